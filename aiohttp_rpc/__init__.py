@@ -1,0 +1,51 @@
+"""aiohttp_rpc: a fast, strict JSON-RPC 2.0 server and client for aiohttp.
+
+A drop-in replacement for aiohttp-rpc 2.0.0: the same names, signatures and behaviour, plus more.
+"""
+
+from __future__ import annotations
+
+from . import client, constants, decorators, errors, middlewares, protocol, server, utils
+from .client import BaseJSONRPCClient, JSONRPCClient
+from .decorators import rpc_method
+from .dispatch import Dispatcher
+from .protocol import (
+    BaseJSONRPCMethod,
+    JSONRPCBatchRequest,
+    JSONRPCBatchResponse,
+    JSONRPCDuplicatedResults,
+    JSONRPCMethod,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    JSONRPCUnlinkedResults,
+)
+from .server import BaseJSONRPCServer, JSONRPCServer, rpc_server
+
+__version__ = '2.1.0.dev0'
+
+__all__ = (
+    'BaseJSONRPCClient',
+    'BaseJSONRPCMethod',
+    'BaseJSONRPCServer',
+    'Dispatcher',
+    'JSONRPCBatchRequest',
+    'JSONRPCBatchResponse',
+    'JSONRPCClient',
+    'JSONRPCDuplicatedResults',
+    'JSONRPCMethod',
+    'JSONRPCRequest',
+    'JSONRPCResponse',
+    'JSONRPCServer',
+    'JSONRPCUnlinkedResults',
+    '__version__',
+    'client',
+    'constants',
+    'decorators',
+    'errors',
+    'middlewares',
+    'protocol',
+    'rpc_method',
+    'rpc_server',
+    'server',
+    'utils',
+)

@@ -1,0 +1,60 @@
+"""JSON-RPC over HTTP: :class:`JSONRPCClient`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from ..errors import DEFAULT_KNOWN_ERRORS_MAP, JSONRPCError
+from ..serialization import json_deserialize, json_serialize
+from ..typedefs import JSONDecoderType, JSONEncoderType
+from .base import BaseJSONRPCClient
+from .transports.http import HTTPTransport
+
+__all__ = ('JSONRPCClient',)
+
+
+class JSONRPCClient(BaseJSONRPCClient):
+    """A JSON-RPC client that POSTs each call (or batch) to ``url``.
+
+    Args:
+        url: the endpoint, e.g. ``'http://127.0.0.1:8080/rpc'``.
+        session: an ``aiohttp.ClientSession`` to use; it is never closed by the client.
+        json_serialize, json_deserialize, error_map: see :class:`BaseJSONRPCClient`.
+        **request_kwargs: passed to ``aiohttp.ClientSession(...)`` when the client creates its own session
+            (``timeout`` defaults to 30 s total).
+
+    Example::
+
+        async with JSONRPCClient('http://127.0.0.1:8080/rpc') as rpc:
+            assert await rpc.methods.ping() == 'pong'
+
+    Raises (from calls):
+        TransportError: connection failures; ``RequestTimeoutError`` (a subclass) on timeouts.
+        HTTPStatusError: a non-2xx reply without a JSON-RPC body (``data`` has ``status``).
+        JSONRPCError: error replies, as the class ``error_map`` gives for the code.
+    """
+
+    transport: HTTPTransport
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        json_serialize: JSONEncoderType = json_serialize,
+        json_deserialize: JSONDecoderType = json_deserialize,
+        error_map: Mapping[int, type[JSONRPCError]] = DEFAULT_KNOWN_ERRORS_MAP,
+        **request_kwargs: Any,
+    ) -> None:
+        super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
+        self.url = url
+        self.request_kwargs = request_kwargs
+        self.transport = HTTPTransport(url, codec=self._codec, session=session, session_kwargs=request_kwargs)
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The ``aiohttp.ClientSession`` in use (``None`` before connecting)."""
+        return self.transport.session

@@ -1,0 +1,95 @@
+"""HTTP transport: one POST per message over an ``aiohttp.ClientSession``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
+
+import aiohttp
+
+from ...errors import EmptyResponse, HTTPStatusError, ParseError, RequestTimeoutError, TransportError
+from ...serialization import JSONCodec
+from ...typedefs import JSONRPCIDType
+
+__all__ = ('DEFAULT_TIMEOUT', 'HTTPTransport')
+
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30)
+"""Used for sessions this transport creates, unless ``timeout=`` is given."""
+
+_JSON_HEADERS: Mapping[str, str] = {'Content-Type': 'application/json', 'Accept': 'application/json'}
+_BODY_EXCERPT = 512
+
+
+class HTTPTransport:
+    """POSTs each message to ``url`` and reads the reply.
+
+    Args:
+        url: the endpoint.
+        codec: decodes replies.
+        session: an outer session to use; it is never closed here.
+        session_kwargs: arguments for the ``aiohttp.ClientSession`` created when no session is given.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        codec: JSONCodec,
+        session: aiohttp.ClientSession | None = None,
+        session_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.url = url
+        self.session = session
+        self._codec = codec
+        self._owns_session = session is None
+        self._session_kwargs = dict(session_kwargs or {})
+        self._session_kwargs.setdefault('timeout', DEFAULT_TIMEOUT)
+
+    async def open(self) -> None:
+        if self.session is None:
+            self.session = aiohttp.ClientSession(**self._session_kwargs)
+
+    async def aclose(self) -> None:
+        session, self.session = self.session, (None if self._owns_session else self.session)
+        if self._owns_session and session is not None:
+            await session.close()
+
+    async def send(
+        self,
+        payload: bytes,
+        *,
+        expect_reply: bool,
+        request_ids: Sequence[JSONRPCIDType] = (),
+        **kwargs: Any,
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        if self.session is None:
+            raise RuntimeError('The transport is not open.')
+        headers = kwargs.pop('headers', None)
+        headers = _JSON_HEADERS if headers is None else {**_JSON_HEADERS, **headers}
+        try:
+            async with self.session.post(self.url, data=payload, headers=headers, **kwargs) as http_response:
+                body = await http_response.read()
+        except asyncio.TimeoutError as exc:  # before ClientError: ServerTimeoutError is both
+            raise RequestTimeoutError(data={'details': f'No reply from {self.url} in time.'}) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(data={'details': f'{type(exc).__name__}: {exc}'}) from exc
+
+        context: MutableMapping[str, Any] = {'http_response': http_response}
+        status = http_response.status
+        is_success = 200 <= status < 300
+        if not expect_reply:
+            if not is_success:
+                raise HTTPStatusError(data={'status': status, 'message': http_response.reason})
+            return None, context
+        if not body.strip():
+            if is_success:
+                raise EmptyResponse()
+            raise HTTPStatusError(data={'status': status, 'message': http_response.reason})
+        try:
+            return self._codec.loads(body), context
+        except ValueError as exc:
+            if is_success:
+                raise ParseError(data={'details': 'Invalid JSON'}) from exc
+            excerpt = body[:_BODY_EXCERPT].decode('utf-8', errors='replace')
+            raise HTTPStatusError(data={'status': status, 'message': http_response.reason, 'body': excerpt}) from exc

@@ -1,0 +1,93 @@
+"""The middleware model and the built-in middlewares.
+
+A middleware is ``async def mw(request, handler) -> response``, as in aiohttp: it may change the request
+(``request.set_args_and_kwargs(...)``), answer without calling ``handler`` (short-circuit), or look at and
+replace the response. The chain is built once, from closures, when the server is created.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ..errors import InternalError, JSONRPCError, RequestRejected
+from ..protocol.response import JSONRPCResponse
+
+if TYPE_CHECKING:
+    from ..protocol.request import JSONRPCRequest
+    from ..typedefs import MiddlewareType, SingleRequestProcessorType
+
+__all__ = (
+    'DEFAULT_MIDDLEWARES',
+    'build_chain',
+    'exception_middleware',
+    'inject_request_middleware',
+    'logging_middleware',
+)
+
+logger = logging.getLogger('aiohttp_rpc.middlewares')
+
+
+def build_chain(
+    middlewares: Iterable[MiddlewareType], handler: SingleRequestProcessorType
+) -> SingleRequestProcessorType:
+    """Compose ``middlewares`` around ``handler``; the first middleware is the outermost."""
+    for middleware in reversed(tuple(middlewares)):
+        handler = _link(middleware, handler)
+    return handler
+
+
+def _link(middleware: MiddlewareType, downstream: SingleRequestProcessorType) -> SingleRequestProcessorType:
+    async def step(request: JSONRPCRequest) -> JSONRPCResponse:
+        return await middleware(request, downstream)
+
+    step.__qualname__ = f'{getattr(middleware, "__qualname__", repr(middleware))}[chain]'
+    return step
+
+
+async def exception_middleware(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
+    """Turn exceptions from further down the chain into error replies.
+
+    A :class:`~aiohttp_rpc.errors.JSONRPCError` is sent as it is; anything else is logged with its
+    traceback and answered with Internal error (-32603), its text never reaching the client.
+    """
+    try:
+        return await handler(request)
+    except JSONRPCError as exc:
+        logger.debug('JSON-RPC error from a middleware: method=%r id=%r error=%r', request.method, request.id, exc)
+        return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=exc)
+    except RequestRejected:
+        raise
+    except Exception:
+        logger.exception('Unhandled exception in method=%r id=%r', request.method, request.id)
+        return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=InternalError())
+
+
+async def inject_request_middleware(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
+    """Put the request itself in ``extra_kwargs['rpc_request']``.
+
+    Methods receive it as the ``rpc_request`` keyword argument only when added with
+    ``pass_extra_kwargs=True``.
+    """
+    request.extra_kwargs['rpc_request'] = request
+    return await handler(request)
+
+
+async def logging_middleware(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
+    """Log each request and its response at DEBUG on the ``aiohttp_rpc.middlewares`` logger.
+
+    Nothing is formatted when DEBUG is off for that logger.
+    """
+    if not logger.isEnabledFor(logging.DEBUG):
+        return await handler(request)
+    raw_request = request.dump()
+    logger.debug('JSON-RPC request %r', raw_request, extra={'request': raw_request})
+    response = await handler(request)
+    raw_response = response.dump()
+    logger.debug('JSON-RPC response %r', raw_response, extra={'request': raw_request, 'response': raw_response})
+    return response
+
+
+DEFAULT_MIDDLEWARES: tuple[MiddlewareType, ...] = (exception_middleware, inject_request_middleware)
+"""What ``rpc_server`` uses: errors become replies, and methods can ask for ``rpc_request``."""

@@ -1,0 +1,227 @@
+"""Errors: what a peer sends on the wire, and what fails on this side.
+
+The tree::
+
+    JSONRPCError (RuntimeError)            code, message, data
+    |
+    |-- wire errors: a JSON-RPC error object a server sends and a client raises
+    |   |-- ParseError            -32700   the message is not valid JSON
+    |   |-- InvalidRequest        -32600   valid JSON, but not a valid request object
+    |   |-- MethodNotFound        -32601   no method of that name
+    |   |-- InvalidParams         -32602   wrong arity, unknown keyword, bad params
+    |   |-- InternalError         -32603   the method failed; details stay in the server log
+    |   |-- ServerError           -32000   generic implementation-defined server error
+    |   `-- your subclasses       any code of yours, mapped back through ``error_map``
+    |
+    |-- LocalError: raised on this side, never sent on the wire
+        |-- EmptyResponse                  a reply was expected and none came
+        |-- TransportError (+ ConnectionError)   the message could not be delivered
+        |   `-- RequestTimeoutError (+ TimeoutError)   no reply in time
+        |-- HTTPStatusError                a non-2xx HTTP reply without a JSON-RPC body
+        `-- ServerConfigurationError       a server was set up wrongly (e.g. duplicate method)
+
+    RequestRejected (Exception)            not a JSON-RPC error: refuses the whole message at the transport
+                                           level (an HTTP status such as 403), raised by a middleware
+
+Local errors keep ``code`` for compatibility with code written for aiohttp-rpc 2.0.0, but their codes lie
+outside the range the JSON-RPC specification reserves for servers (-32768..-32000), so a code a server sends
+can never be confused with one of them.
+
+A user-defined error round-trips::
+
+    class InsufficientFunds(JSONRPCError):
+        code = 4001
+        message = 'Insufficient funds'
+
+    # server: raise InsufficientFunds(data={'balance': 3})
+    # client: JSONRPCClient(url, error_map={**DEFAULT_KNOWN_ERRORS_MAP, 4001: InsufficientFunds})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = (
+    'DEFAULT_KNOWN_ERRORS',
+    'DEFAULT_KNOWN_ERRORS_MAP',
+    'LOCAL_ERRORS',
+    'EmptyResponse',
+    'HTTPStatusError',
+    'InternalError',
+    'InvalidParams',
+    'InvalidRequest',
+    'JSONRPCError',
+    'LocalError',
+    'MethodNotFound',
+    'ParseError',
+    'RequestRejected',
+    'RequestTimeoutError',
+    'ServerConfigurationError',
+    'ServerError',
+    'TransportError',
+)
+
+
+class JSONRPCError(RuntimeError):
+    """Base of every error: a JSON-RPC error object with ``code``, ``message`` and optional ``data``.
+
+    Subclasses set ``code`` and ``message`` as class attributes; an instance may override any of them::
+
+        raise InvalidParams(data={'details': '"amount" must be positive'})
+
+    Args:
+        message: human-readable summary; defaults to the class's ``message``.
+        data: any JSON-serializable value with details for the other side.
+        code: integer error code; defaults to the class's ``code``.
+    """
+
+    code: int
+    message: str
+    data: Any = None
+
+    def __init__(self, message: str | None = None, *, data: Any = None, code: int | None = None) -> None:
+        if message:
+            self.message = message
+        if code is not None:
+            self.code = code
+        self.data = data
+        if getattr(self, 'code', None) is None:
+            raise TypeError(f'{type(self).__name__} needs an error code.')
+        if not getattr(self, 'message', None):
+            raise TypeError(f'{type(self).__name__} needs an error message.')
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({self.code}, {self.message!r})'
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, JSONRPCError):
+            return NotImplemented
+        return self.code == other.code and self.message == other.message and self.data == other.data
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error object as sent on the wire: ``code``, ``message`` and ``data`` when set."""
+        if self.data is None:
+            return {'code': self.code, 'message': self.message}
+        return {'code': self.code, 'message': self.message, 'data': self.data}
+
+
+class ServerError(JSONRPCError):
+    """Raised for a generic implementation-defined server error (-32000)."""
+
+    code = -32000
+    message = 'Server error.'
+
+
+class ParseError(JSONRPCError):
+    """Raised when a message is not valid JSON (-32700)."""
+
+    code = -32700
+    message = 'Parse error'
+
+
+class InvalidRequest(JSONRPCError):
+    """Raised when a message is JSON but not a valid JSON-RPC request object (-32600)."""
+
+    code = -32600
+    message = 'Invalid Request'
+
+
+class MethodNotFound(JSONRPCError):
+    """Raised when no method is registered under the requested name (-32601)."""
+
+    code = -32601
+    message = 'Method not found'
+
+
+class InvalidParams(JSONRPCError):
+    """Raised when params do not fit the method: wrong arity, unknown keyword, or rejected values (-32602)."""
+
+    code = -32602
+    message = 'Invalid params'
+
+
+class InternalError(JSONRPCError):
+    """Raised when a method fails unexpectedly (-32603); the cause is logged, never sent."""
+
+    code = -32603
+    message = 'Internal error'
+
+
+class LocalError(JSONRPCError):
+    """Base of failures that happen on this side and are never sent to a peer."""
+
+    code = -31000
+    message = 'Local error'
+
+
+class EmptyResponse(LocalError):
+    """Raised when a reply was expected but the peer sent none (e.g. an empty HTTP body)."""
+
+    code = -31050
+    message = 'Empty Response'
+
+
+class TransportError(LocalError, ConnectionError):
+    """Raised when a message cannot be delivered: connection refused or dropped, socket closed."""
+
+    code = -31052
+    message = 'Transport error'
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """Raised when no reply arrives within the client's timeout."""
+
+    code = -31051
+    message = 'Timeout error'
+
+
+class HTTPStatusError(LocalError):
+    """Raised when an HTTP reply has a non-2xx status and no JSON-RPC body; ``data`` has the status."""
+
+    code = -31053
+    message = 'HTTP status error'
+
+
+class ServerConfigurationError(LocalError):
+    """Raised when a server is configured wrongly, e.g. a method name registered twice."""
+
+    code = -31054
+    message = 'Server configuration error'
+
+
+LOCAL_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
+    {EmptyResponse, RequestTimeoutError, TransportError, HTTPStatusError, ServerConfigurationError}
+)
+"""Errors raised on this side only."""
+
+DEFAULT_KNOWN_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
+    {ServerError, ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError}
+)
+"""The wire errors a client maps back to their classes by default."""
+
+DEFAULT_KNOWN_ERRORS_MAP: dict[int, type[JSONRPCError]] = {error.code: error for error in DEFAULT_KNOWN_ERRORS}
+"""``code -> class`` for :data:`DEFAULT_KNOWN_ERRORS`; extend it to map your own codes."""
+
+
+class RequestRejected(Exception):
+    """Raised by a middleware to refuse a whole message at the transport level instead of replying to it.
+
+    Over HTTP the client gets ``status`` (e.g. 403) with ``reason`` as a plain-text body and no JSON-RPC
+    reply; ``exception_middleware`` and the dispatcher let it through untouched.
+
+    Args:
+        status: the HTTP status to answer with.
+        reason: a short, client-safe explanation.
+    """
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason

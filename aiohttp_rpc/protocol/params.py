@@ -1,0 +1,66 @@
+"""Conversions between JSON-RPC ``params`` and Python ``args``/``kwargs``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..constants import NOTHING, VERSION_2_0
+from ..errors import InvalidParams, InvalidRequest
+
+__all__ = ('convert_params_to_args_and_kwargs', 'parse_args_and_kwargs', 'validate_jsonrpc')
+
+
+def convert_params_to_args_and_kwargs(params: Any) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    """Split JSON-RPC ``params`` into call arguments: an array gives ``args``, an object gives ``kwargs``.
+
+    ``NOTHING`` (no ``params`` member) gives ``((), {})``.
+
+    Raises:
+        InvalidParams: ``params`` is a JSON scalar or some other unsupported type.
+    """
+    if params is NOTHING:
+        return (), {}
+    if isinstance(params, list):
+        return params, {}
+    if isinstance(params, dict):
+        return (), params
+    if isinstance(params, (str, int, float, bool, type(None))):
+        raise InvalidParams(f'Params must be an array or object per JSON-RPC 2.0. {params}')
+    if isinstance(params, Sequence) and not isinstance(params, (bytes, bytearray)):
+        return params, {}
+    if isinstance(params, Mapping):
+        return (), params
+    raise InvalidParams('Params have unsupported data types.')
+
+
+def parse_args_and_kwargs(
+    args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None
+) -> tuple[Any, Sequence[Any], Mapping[str, Any]]:
+    """Build ``(params, args, kwargs)`` from positional *or* keyword arguments (JSON-RPC allows one kind).
+
+    Empty ``args``/``kwargs`` count as given; ``None`` counts as absent.
+
+    Raises:
+        InvalidParams: both ``args`` and ``kwargs`` were given.
+    """
+    if args is None:
+        if kwargs is None:
+            return NOTHING, (), {}
+        return kwargs, (), kwargs
+    if kwargs is not None:
+        raise InvalidParams(data={'details': 'Need use args or kwargs.'})
+    return args, args, {}
+
+
+def validate_jsonrpc(jsonrpc: Any) -> None:
+    """Check the ``jsonrpc`` member.
+
+    Raises:
+        InvalidRequest: it is missing/``null`` or not exactly ``"2.0"``.
+    """
+    if jsonrpc == VERSION_2_0 and type(jsonrpc) is str:
+        return
+    if jsonrpc is None:
+        raise InvalidRequest(f'The "jsonrpc" field is required and must be "{VERSION_2_0}".')
+    raise InvalidRequest(f'Only version "{VERSION_2_0}" is supported.')

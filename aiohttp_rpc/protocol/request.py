@@ -1,0 +1,166 @@
+"""Request objects: one call (:class:`JSONRPCRequest`) and a batch of them (:class:`JSONRPCBatchRequest`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..constants import NOTHING, VERSION_2_0
+from ..errors import InvalidParams, InvalidRequest
+from ..typedefs import JSONRPCIDType
+from .params import convert_params_to_args_and_kwargs, parse_args_and_kwargs, validate_jsonrpc
+
+__all__ = ('JSONRPCBatchRequest', 'JSONRPCRequest', 'get_random_id', 'is_valid_id')
+
+_NOT_A_DICT = {'details': 'The request must be of the dict type.'}
+_NO_METHOD = {'details': 'The request must contain "method" and "jsonrpc".'}
+_BAD_METHOD = {'details': '"method" must be a non-empty string.'}
+_BAD_ID = {'details': 'The "id" must be string, integer or Null.'}
+
+
+def get_random_id() -> str:
+    """A random request id (a UUID4 string). Clients use a cheaper per-client counter for their own ids."""
+    return str(uuid.uuid4())
+
+
+def is_valid_id(value: Any) -> bool:
+    """Whether ``value`` may stand as a request id: a string, an integer (not a bool) or ``None``."""
+    cls = type(value)
+    return cls is str or cls is int or value is None or (isinstance(value, (int, str)) and cls is not bool)
+
+
+@dataclass(slots=True)
+class JSONRPCRequest:
+    """One JSON-RPC call, or a notification when it has no ``id``.
+
+    Give ``params`` (a list or a dict, as on the wire) *or* ``args``/``kwargs``; the other view is derived::
+
+        JSONRPCRequest(method='subtract', id=1, params=[42, 23])
+        JSONRPCRequest(method='subtract', id=1, kwargs={'minuend': 42, 'subtrahend': 23})
+
+    Attributes:
+        method: the method name.
+        id: the request id; ``None`` makes it a notification (unless it came from the wire as ``"id": null``).
+        jsonrpc: always ``"2.0"``.
+        extra_kwargs: values middlewares pass to methods added with ``pass_extra_kwargs=True``.
+        context: per-message context, e.g. ``{'http_request': aiohttp.web.Request}`` on a server.
+        params: the raw ``params`` member, or ``NOTHING`` when absent.
+        args: positional arguments derived from ``params``.
+        kwargs: keyword arguments derived from ``params``.
+
+    Raises:
+        InvalidRequest: ``jsonrpc`` is not ``"2.0"``.
+        InvalidParams: both ``params`` and ``args``/``kwargs`` were given, or ``params`` is a scalar.
+    """
+
+    method: str
+    id: JSONRPCIDType | None = None
+    jsonrpc: str = VERSION_2_0
+    extra_kwargs: MutableMapping[str, Any] = field(default_factory=dict)
+    context: MutableMapping[str, Any] = field(default_factory=dict)
+    params: Any = NOTHING
+    args: Sequence[Any] | None = None
+    kwargs: Mapping[str, Any] | None = None
+    # ``"id": null`` received on the wire: a request that gets a reply, unlike a notification.
+    _null_id: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        validate_jsonrpc(self.jsonrpc)
+        if self.params is NOTHING:
+            self.set_args_and_kwargs(self.args, self.kwargs)
+        elif self.args is None and self.kwargs is None:
+            self.set_params(self.params)
+        else:
+            raise InvalidParams('Need use params or args with kwargs.')
+
+    @property
+    def is_notification(self) -> bool:
+        """True when no reply is expected: the request has no id."""
+        return self.id is None and not self._null_id
+
+    def set_params(self, params: Any) -> None:
+        """Replace ``params`` and re-derive ``args``/``kwargs`` from it."""
+        self.args, self.kwargs = convert_params_to_args_and_kwargs(params)
+        self.params = params
+
+    def set_args_and_kwargs(self, args: Sequence[Any] | None = None, kwargs: Mapping[str, Any] | None = None) -> None:
+        """Replace the call arguments (positional *or* keyword) and re-derive ``params``."""
+        self.params, self.args, self.kwargs = parse_args_and_kwargs(args, kwargs)
+
+    def dump(self) -> dict[str, Any]:
+        """The request as a JSON-ready dict (``id`` omitted for a notification, ``params`` when present)."""
+        data: dict[str, Any] = {'method': self.method, 'jsonrpc': self.jsonrpc}
+        if not self.is_notification:
+            data['id'] = self.id
+        if self.params is not NOTHING:
+            data['params'] = self.params
+        return data
+
+    @classmethod
+    def load(cls, data: Any, **kwargs: Any) -> JSONRPCRequest:
+        """Validate a decoded JSON object and build a request from it.
+
+        Extra keyword arguments (``context``, ``extra_kwargs``) are set on the new request.
+
+        Raises:
+            InvalidRequest: ``data`` is not a valid request object.
+            InvalidParams: ``params`` is present but neither an array nor an object.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidRequest(data=_NOT_A_DICT)
+        try:
+            method = data['method']
+            jsonrpc = data['jsonrpc']
+        except KeyError:
+            raise InvalidRequest(data=_NO_METHOD) from None
+        if jsonrpc != VERSION_2_0 or type(jsonrpc) is not str:
+            validate_jsonrpc(jsonrpc)
+        if type(method) is not str or not method:
+            raise InvalidRequest(data=_BAD_METHOD)
+        request_id = data.get('id')
+        if not is_valid_id(request_id):
+            raise InvalidRequest(data=_BAD_ID)
+        params = data.get('params', NOTHING)
+        args, call_kwargs = convert_params_to_args_and_kwargs(params)
+
+        # Built field by field: this runs once per incoming call and skips ``__post_init__``'s re-checks.
+        request = object.__new__(cls)
+        request.method = method
+        request.id = request_id
+        request.jsonrpc = VERSION_2_0
+        request.extra_kwargs = kwargs.get('extra_kwargs') or {}
+        request.context = kwargs.get('context', {})
+        request.params = params
+        request.args = args
+        request.kwargs = call_kwargs
+        request._null_id = request_id is None and 'id' in data
+        return request
+
+
+@dataclass(slots=True)
+class JSONRPCBatchRequest:
+    """Several requests sent as one JSON array."""
+
+    requests: tuple[JSONRPCRequest, ...] = field(default_factory=tuple)
+
+    @property
+    def is_notification(self) -> bool:
+        """True when every member is a notification (the peer sends no reply at all)."""
+        return all(request.is_notification for request in self.requests)
+
+    @classmethod
+    def load(cls, data: Any, **kwargs: Any) -> JSONRPCBatchRequest:
+        """Validate a decoded JSON array and build a batch from it.
+
+        Raises:
+            InvalidRequest: ``data`` is not an array or one of its members is invalid.
+        """
+        if not isinstance(data, Sequence) or isinstance(data, (str, bytes, bytearray)):
+            raise InvalidRequest('A batch request must be of the list type.')
+        return cls(requests=tuple(JSONRPCRequest.load(item, **kwargs) for item in data))
+
+    def dump(self) -> tuple[dict[str, Any], ...]:
+        """The batch as a JSON-ready tuple (serialized as an array)."""
+        return tuple(request.dump() for request in self.requests)
