@@ -6,7 +6,9 @@ A drop-in replacement for aiohttp-rpc 2.0.0: the same names, signatures and beha
 from __future__ import annotations
 
 from . import client, constants, decorators, errors, middlewares, protocol, server, utils
-from .client import BaseJSONRPCClient, JSONRPCClient
+from .client import BaseJSONRPCClient, JSONRPCClient, WSJSONRPCClient
+from .client.transports.websocket import ReconnectPolicy
+from .client.websocket import WSPeer, get_peer
 from .decorators import rpc_method
 from .dispatch import Dispatcher
 from .protocol import (
@@ -19,7 +21,7 @@ from .protocol import (
     JSONRPCResponse,
     JSONRPCUnlinkedResults,
 )
-from .server import BaseJSONRPCServer, JSONRPCServer, rpc_server
+from .server import BaseJSONRPCServer, JSONRPCServer, WSJSONRPCServer, rpc_server
 
 __version__ = '2.1.0.dev0'
 
@@ -37,11 +39,16 @@ __all__ = (
     'JSONRPCResponse',
     'JSONRPCServer',
     'JSONRPCUnlinkedResults',
+    'ReconnectPolicy',
+    'WSJSONRPCClient',
+    'WSJSONRPCServer',
+    'WSPeer',
     '__version__',
     'client',
     'constants',
     'decorators',
     'errors',
+    'get_peer',
     'middlewares',
     'protocol',
     'rpc_method',

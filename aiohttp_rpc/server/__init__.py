@@ -6,5 +6,6 @@ from .base import BaseJSONRPCServer
 from .decorators import rpc_method
 from .http import JSONRPCServer, rpc_server
 from .origins import check_origins
+from .websocket import WSJSONRPCServer
 
-__all__ = ('BaseJSONRPCServer', 'JSONRPCServer', 'check_origins', 'rpc_method', 'rpc_server')
+__all__ = ('BaseJSONRPCServer', 'JSONRPCServer', 'WSJSONRPCServer', 'check_origins', 'rpc_method', 'rpc_server')

@@ -1,0 +1,290 @@
+"""One JSON-RPC WebSocket connection, used the same way by servers and clients.
+
+A connection reads every frame, decodes it once, and sends it one of two ways:
+
+* replies to calls *we* made resolve the matching pending call (matched by id);
+* requests from the peer go to a :class:`~aiohttp_rpc.dispatch.Dispatcher`, each in its own task, and the
+  reply is sent back on the same socket.
+
+At most ``max_in_flight`` incoming requests run at once: past that the reader stops reading (backpressure),
+so a peer that floods requests, or never reads its replies (our sends then wait on the socket's drain), cannot
+grow memory without bound. When the socket closes, every pending call fails with ``TransportError`` and every
+in-flight request task is cancelled and awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMessage, WSMsgType
+
+from ...dispatch.eager import start_task
+from ...errors import ParseError, RequestRejected, RequestTimeoutError, TransportError
+from ...protocol.response import JSONRPCResponse
+
+if TYPE_CHECKING:
+    from aiohttp import ClientWebSocketResponse, web
+
+    from ...dispatch.dispatcher import Dispatcher
+    from ...serialization import JSONCodec
+    from ...typedefs import JSONRPCIDType
+
+__all__ = ('DEFAULT_MAX_IN_FLIGHT', 'MessageHook', 'WSConnection')
+
+logger = logging.getLogger('aiohttp_rpc.websocket')
+
+MessageHook = Callable[['WSConnection', WSMessage, Any], Coroutine[Any, Any, None]]
+"""``async def hook(connection, ws_msg, decoded_json)``: takes messages the connection does not handle itself."""
+
+DEFAULT_MAX_IN_FLIGHT = 1024
+"""Incoming requests a connection runs at once before it stops reading."""
+
+_CONNECTION_ERRORS = (ConnectionError, RuntimeError)  # aiohttp raises both for a socket that is going away
+_DATA_TYPES = (WSMsgType.TEXT, WSMsgType.BINARY)
+
+
+def _is_response(message: Any) -> bool:
+    """Whether a decoded message is a reply (or batch of replies) rather than a request."""
+    if isinstance(message, list):
+        if not message:
+            return False
+        message = message[0]
+    return isinstance(message, dict) and 'method' not in message and ('result' in message or 'error' in message)
+
+
+class WSConnection:
+    """A live WebSocket speaking JSON-RPC in both directions.
+
+    Args:
+        ws: the aiohttp WebSocket (client or server side), already connected.
+        codec: the JSON codec for frames.
+        dispatcher: answers requests from the peer.
+        context: the base context of requests from the peer (copied per message).
+        timeout: seconds to wait for the reply to a call we make; ``None`` waits until the socket closes.
+        max_in_flight: incoming requests run at once before reading pauses; ``None`` for no limit.
+        on_requests: optional hook that takes incoming requests instead of the dispatcher.
+        on_unmatched: optional hook for replies that match no pending call.
+    """
+
+    def __init__(
+        self,
+        ws: ClientWebSocketResponse[bool] | web.WebSocketResponse,
+        *,
+        codec: JSONCodec,
+        dispatcher: Dispatcher,
+        context: Mapping[str, Any],
+        timeout: float | None = 60,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        on_requests: MessageHook | None = None,
+        on_unmatched: MessageHook | None = None,
+    ) -> None:
+        self.ws = ws
+        self.context: dict[str, Any] = dict(context)
+        self.timeout = timeout
+        self._codec = codec
+        self._dispatcher = dispatcher
+        self._on_requests = on_requests
+        self._on_unmatched = on_unmatched
+        self._pending: dict[JSONRPCIDType, asyncio.Future[Any]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+        self._closed = asyncio.Event()
+        # aiohttp >= 3.11 sends our bytes as a text frame as they are; older versions need a str.
+        self._write_frame: Callable[[bytes], Awaitable[None]] = (
+            self._write_bytes if hasattr(ws, 'send_frame') else self._write_str
+        )
+        self._parse_error_reply = codec.dumps(
+            JSONRPCResponse(error=ParseError(data={'details': 'Invalid JSON.'})).dump()
+        )
+
+    @property
+    def closed(self) -> bool:
+        """True once the socket has closed (or is closing)."""
+        return self._closed.is_set() or self.ws.closed
+
+    @property
+    def in_flight(self) -> int:
+        """Incoming requests being answered right now."""
+        return len(self._tasks)
+
+    @property
+    def pending(self) -> int:
+        """Calls we made that still wait for their reply."""
+        return len(self._pending)
+
+    async def open(self) -> None:
+        """Nothing to do: the socket is open when the connection is made (part of the transport protocol)."""
+
+    async def wait_closed(self) -> None:
+        """Wait until :meth:`run` has finished."""
+        await self._closed.wait()
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Read frames until the socket closes, then fail pending calls and cancel in-flight requests."""
+        ws = self.ws
+        try:
+            while True:
+                msg = await ws.receive()
+                if msg.type in _DATA_TYPES:
+                    await self._on_frame(msg)
+                elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+                # PING/PONG are answered by aiohttp's autoping
+        finally:
+            self._closed.set()
+            self._fail_pending()
+            await self._cancel_tasks()
+            logger.debug('WebSocket closed (code %s)', ws.close_code)
+
+    async def _on_frame(self, msg: Any) -> None:  # a WSMessage (its exact type varies by aiohttp version)
+        try:
+            message = self._codec.loads(msg.data)
+        except ValueError:
+            logger.debug('Unparsable WebSocket frame (%d bytes)', len(msg.data))
+            await self._send_quietly(self._parse_error_reply)
+            return
+        if _is_response(message):
+            self._resolve(msg, message)
+            return
+        if self._slots is not None:
+            await self._slots.acquire()  # backpressure: stop reading while too many requests run
+        task = start_task(self._answer(msg, message))
+        if task.done():
+            self._task_done(task)
+        else:
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._slots is not None:
+            self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            logger.error('WebSocket request handler failed', exc_info=task.exception())
+
+    async def _answer(self, msg: WSMessage, message: Any) -> None:
+        if self._on_requests is not None:
+            await self._on_requests(self, msg, message)
+            return
+        try:
+            output = await self._dispatcher.process_message(message, dict(self.context))
+        except RequestRejected as exc:
+            logger.info('WebSocket request refused: %s', exc.reason)
+            await self.ws.close(code=1008, message=exc.reason.encode()[:120])
+            return
+        if output is not None:
+            await self._send_quietly(self._dispatcher.encode(output))
+
+    def _resolve(self, msg: WSMessage, message: Any) -> None:
+        future: asyncio.Future[Any] | None = None
+        if isinstance(message, dict):
+            future = self._pending.pop(message.get('id'), None)  # type: ignore[arg-type]
+        else:
+            for item in message:
+                if isinstance(item, dict):
+                    found = self._pending.pop(item.get('id'), None)  # type: ignore[arg-type]
+                    future = future or found
+        if future is not None and not future.done():
+            future.set_result(message)
+        elif self._on_unmatched is not None:
+            task = start_task(self._on_unmatched(self, msg, message))
+            if not task.done():
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        else:
+            logger.debug('Reply matches no pending call: %.256r', message)
+
+    # -- writing --------------------------------------------------------------------------------------------
+
+    async def send_frame(self, payload: bytes) -> None:
+        """Send one text frame, waiting for the socket to drain.
+
+        Raises:
+            TransportError: the socket is closed or breaks while sending.
+        """
+        if self.closed:
+            raise TransportError(data={'details': 'Connection closed.'})
+        try:
+            await self._write_frame(payload)
+        except _CONNECTION_ERRORS as exc:
+            raise TransportError(data={'details': 'Connection closed.'}) from exc
+
+    async def _write_bytes(self, payload: bytes) -> None:
+        await self.ws.send_frame(payload, WSMsgType.TEXT)
+
+    async def _write_str(self, payload: bytes) -> None:  # pragma: no cover - aiohttp < 3.11
+        await self.ws.send_str(payload.decode())
+
+    async def _send_quietly(self, payload: bytes) -> None:
+        try:
+            await self.send_frame(payload)
+        except TransportError:
+            logger.debug('Reply dropped: the WebSocket is closed.')
+
+    async def send(
+        self,
+        payload: bytes,
+        *,
+        expect_reply: bool,
+        request_ids: Sequence[JSONRPCIDType] = (),
+        **kwargs: Any,
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        """Send a message; when a reply is expected, wait for the one carrying ``request_ids``.
+
+        Raises:
+            TransportError: the socket closed before the reply came.
+            RequestTimeoutError: no reply within ``timeout`` (``kwargs['timeout']`` overrides it).
+        """
+        timeout = kwargs.get('timeout', self.timeout)
+        context: MutableMapping[str, Any] = {'ws_connect': self.ws}
+        if not expect_reply or not request_ids:
+            await self.send_frame(payload)
+            return None, context
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        for request_id in request_ids:
+            self._pending[request_id] = future
+        timer = None if timeout is None else loop.call_later(timeout, _expire, future)
+        try:
+            await self.send_frame(payload)
+            return await future, context
+        finally:
+            if timer is not None:
+                timer.cancel()
+            for request_id in request_ids:
+                if self._pending.get(request_id) is future:
+                    del self._pending[request_id]
+
+    # -- closing --------------------------------------------------------------------------------------------
+
+    async def aclose(self, code: int = 1000, message: bytes = b'') -> None:
+        """Cancel in-flight requests, fail pending calls and close the socket. Safe to call twice."""
+        self._fail_pending()
+        await self._cancel_tasks()
+        if not self.ws.closed:
+            await self.ws.close(code=code, message=message)
+        self._closed.set()
+
+    def _fail_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(TransportError(data={'details': 'Connection closed.'}))
+
+    async def _cancel_tasks(self) -> None:
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(RequestTimeoutError(data={'details': 'No reply in time.'}))

@@ -1,0 +1,220 @@
+"""JSON-RPC over WebSocket, client side: :class:`WSJSONRPCClient`, and :class:`WSPeer` for servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..dispatch.dispatcher import Dispatcher
+from ..dispatch.middleware import DEFAULT_MIDDLEWARES
+from ..errors import DEFAULT_KNOWN_ERRORS_MAP, JSONRPCError
+from ..methods.registry import MethodDescription
+from ..serialization import json_deserialize, json_serialize
+from .base import BaseJSONRPCClient, ClientState
+from .transports.websocket import ReconnectPolicy, WSTransport
+from .transports.ws_connection import DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp import WSMessage, web
+
+    from ..methods.method import BaseJSONRPCMethod
+    from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
+
+__all__ = (
+    'PEER_KEY',
+    'UnprocessedWSJSONResponsesHandler',
+    'WSJSONRPCClient',
+    'WSJSONRequestsHandler',
+    'WSPeer',
+    'get_peer',
+)
+
+PEER_KEY = 'rpc_peer'
+"""The ``request.context`` key of the :class:`WSPeer` (or client) a WebSocket request came from."""
+
+
+class WSJSONRequestsHandler(Protocol):
+    """2.0 hook: takes requests the server sends instead of the client's own methods."""
+
+    async def __call__(self, *, ws_connect: Any, ws_msg: WSMessage, json_requests: Any) -> None: ...
+
+
+class UnprocessedWSJSONResponsesHandler(Protocol):
+    """2.0 hook: receives replies that match no pending call."""
+
+    async def __call__(self, *, ws_connect: Any, ws_msg: WSMessage, json_responses: Any) -> None: ...
+
+
+def get_peer(rpc_request: Any) -> BaseJSONRPCClient:
+    """The other end of the WebSocket ``rpc_request`` arrived on, to call it back.
+
+    Example::
+
+        async def slow_job(rpc_request):
+            peer = get_peer(rpc_request)
+            await peer.notify('progress', 50)
+            return await peer.methods.confirm('done?')
+
+    Raises:
+        LookupError: the request did not arrive over a WebSocket.
+    """
+    try:
+        peer: BaseJSONRPCClient = rpc_request.context[PEER_KEY]
+    except KeyError:
+        raise LookupError('This request did not come over a WebSocket; there is no peer to call.') from None
+    return peer
+
+
+class WSPeer(BaseJSONRPCClient):
+    """The client at the other end of one server-side WebSocket: call it like any client.
+
+    Servers create these; get the one behind a request with :func:`get_peer`. ``disconnect()`` closes the
+    socket.
+    """
+
+    transport: WSConnection
+
+    def __init__(
+        self,
+        connection: WSConnection,
+        *,
+        json_serialize: JSONEncoderType = json_serialize,
+        json_deserialize: JSONDecoderType = json_deserialize,
+        error_map: Mapping[int, type[JSONRPCError]] = DEFAULT_KNOWN_ERRORS_MAP,
+    ) -> None:
+        super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
+        self.transport = connection
+        self._state = ClientState.OPENED  # the socket is already open
+
+    @property
+    def ws_connect(self) -> web.WebSocketResponse:
+        """The server-side aiohttp WebSocket."""
+        return self.transport.ws  # type: ignore[return-value]
+
+    @property
+    def http_request(self) -> web.Request:
+        """The HTTP request that opened the WebSocket."""
+        return self.transport.context['http_request']  # type: ignore[no-any-return]
+
+
+class WSJSONRPCClient(BaseJSONRPCClient):
+    """A JSON-RPC client over one WebSocket, which can also serve methods to the server.
+
+    Many calls can be in flight at once; replies are matched by id.
+
+    Args:
+        url: the endpoint, e.g. ``'ws://127.0.0.1:8080/rpc'`` (or give ``ws_connect``).
+        session: an ``aiohttp.ClientSession`` to connect with; never closed by the client.
+        ws_connect: an already-open client WebSocket to use; never closed by the client.
+        timeout: seconds to wait for each reply (``RequestTimeoutError`` after); ``None`` to wait until the
+            socket closes.
+        timeout_for_data_receiving: accepted for 2.0 compatibility; dead connections are detected by the
+            heartbeat instead.
+        connection_check_interval: seconds between heartbeat pings (aiohttp's ``heartbeat``): a server that
+            stops answering is dropped and pending calls fail with ``TransportError``. ``None`` disables it.
+        json_requests_handler: 2.0 hook taking the server's requests instead of ``methods``.
+        unprocessed_json_responses_handler: 2.0 hook for replies that match no pending call.
+        json_serialize, json_deserialize, error_map: see :class:`BaseJSONRPCClient`.
+        methods: methods this client serves to the server (callables or ``JSONRPCMethod``).
+        middlewares: middlewares for those methods (``DEFAULT_MIDDLEWARES`` by default).
+        reconnect: ``True`` (default :class:`ReconnectPolicy`) or a policy to reconnect after a drop; calls made
+            meanwhile wait for the new socket up to their timeout.
+        max_in_flight: server requests answered at once before reading pauses.
+        **ws_connect_kwargs: passed to ``aiohttp.ClientSession.ws_connect``.
+
+    Example::
+
+        async with WSJSONRPCClient('ws://127.0.0.1:8080/rpc', methods=[notify_user]) as rpc:
+            print(await rpc.methods.ping())
+    """
+
+    transport: WSTransport
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        ws_connect: aiohttp.ClientWebSocketResponse[bool] | None = None,
+        timeout: float | None = 60,
+        timeout_for_data_receiving: float | None = 60,
+        connection_check_interval: float | None = 5,
+        json_requests_handler: WSJSONRequestsHandler | None = None,
+        unprocessed_json_responses_handler: UnprocessedWSJSONResponsesHandler | None = None,
+        json_serialize: JSONEncoderType = json_serialize,
+        json_deserialize: JSONDecoderType = json_deserialize,
+        error_map: Mapping[int, type[JSONRPCError]] = DEFAULT_KNOWN_ERRORS_MAP,
+        methods: Iterable[MethodDescription] = (),
+        middlewares: Iterable[MiddlewareType] = DEFAULT_MIDDLEWARES,
+        reconnect: bool | ReconnectPolicy = False,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        **ws_connect_kwargs: Any,
+    ) -> None:
+        super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
+        self.url = url
+        self.timeout_for_data_receiving = timeout_for_data_receiving
+        self.dispatcher = Dispatcher(
+            json_serialize=json_serialize, json_deserialize=json_deserialize, middlewares=middlewares
+        )
+        self.dispatcher.add_methods(methods)
+        if connection_check_interval is not None:
+            ws_connect_kwargs.setdefault('heartbeat', connection_check_interval)
+        self.ws_connect_kwargs = ws_connect_kwargs
+        policy = ReconnectPolicy() if reconnect is True else (reconnect or None)
+        self.transport = WSTransport(
+            url,
+            codec=self._codec,
+            dispatcher=self.dispatcher,
+            context={PEER_KEY: self},
+            session=session,
+            ws_connect=ws_connect,
+            ws_connect_kwargs=ws_connect_kwargs,
+            timeout=timeout,
+            max_in_flight=max_in_flight,
+            reconnect=policy,
+            on_requests=_requests_hook(json_requests_handler),
+            on_unmatched=_responses_hook(unprocessed_json_responses_handler),
+        )
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The ``aiohttp.ClientSession`` in use."""
+        return self.transport.session
+
+    @property
+    def ws_connect(self) -> aiohttp.ClientWebSocketResponse[bool] | None:
+        """The current WebSocket (``None`` before connecting)."""
+        return self.transport.ws_connect
+
+    def add_method(self, method: MethodDescription, *, replace: bool = False) -> BaseJSONRPCMethod:
+        """Serve ``method`` to the server over this socket; see :meth:`Dispatcher.add_method`."""
+        return self.dispatcher.add_method(method, replace=replace)
+
+    def add_methods(
+        self, methods: Iterable[MethodDescription], *, replace: bool = False
+    ) -> tuple[BaseJSONRPCMethod, ...]:
+        """Serve several methods to the server."""
+        return self.dispatcher.add_methods(methods, replace=replace)
+
+
+def _requests_hook(handler: WSJSONRequestsHandler | None) -> MessageHook | None:
+    if handler is None:
+        return None
+
+    async def hook(connection: WSConnection, ws_msg: WSMessage, message: Any) -> None:
+        requests = message if isinstance(message, list) else (message,)
+        await handler(ws_connect=connection.ws, ws_msg=ws_msg, json_requests=requests)
+
+    return hook
+
+
+def _responses_hook(handler: UnprocessedWSJSONResponsesHandler | None) -> MessageHook | None:
+    if handler is None:
+        return None
+
+    async def hook(connection: WSConnection, ws_msg: WSMessage, message: Any) -> None:
+        responses = message if isinstance(message, list) else (message,)
+        await handler(ws_connect=connection.ws, ws_msg=ws_msg, json_responses=responses)
+
+    return hook

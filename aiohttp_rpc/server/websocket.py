@@ -1,0 +1,175 @@
+"""JSON-RPC over WebSocket, server side: :class:`WSJSONRPCServer`.
+
+Each connection is a :class:`~aiohttp_rpc.client.transports.ws_connection.WSConnection`: requests from the
+browser or worker are answered by this server's dispatcher, and the server can call the peer back through a
+:class:`~aiohttp_rpc.client.websocket.WSPeer` (see :func:`~aiohttp_rpc.client.websocket.get_peer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable, Container, Mapping
+from typing import Any, Protocol
+
+from aiohttp import WSCloseCode, WSMessage, web
+
+from ..client.transports.ws_connection import DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
+from ..client.websocket import PEER_KEY, WSPeer
+from ..protocol.request import JSONRPCRequest
+from .base import BaseJSONRPCServer
+from .origins import ORIGIN_NOT_ALLOWED, origin_allowed
+
+__all__ = ('DEFAULT_WS_RESPONSE_KWARGS', 'WSJSONRPCServer', 'WSJSONResponseHandler')
+
+logger = logging.getLogger('aiohttp_rpc.websocket')
+
+DEFAULT_WS_RESPONSE_KWARGS: Mapping[str, Any] = {'max_msg_size': 1_048_576, 'heartbeat': 30.0}
+"""Defaults for the server's ``WebSocketResponse``; ``ws_response_kwargs`` entries override them."""
+
+
+class WSJSONResponseHandler(Protocol):
+    """2.0 hook: receives response-shaped messages that match no call the server made."""
+
+    async def __call__(self, *, ws_connect: Any, ws_msg: WSMessage, json_response: Any) -> None: ...
+
+
+class WSJSONRPCServer(BaseJSONRPCServer):
+    """A JSON-RPC server over WebSocket; mount :meth:`handle_http_request` on a GET route.
+
+    Args:
+        allowed_origins: if given, upgrades whose ``Origin`` is not in it get HTTP 403.
+        json_response_handler: 2.0 hook for replies that match no call the server made.
+        ws_response_cls: the ``WebSocketResponse`` class to use.
+        ws_response_kwargs: options for it, over :data:`DEFAULT_WS_RESPONSE_KWARGS` (1 MiB messages, 30 s
+            heartbeat).
+        max_in_flight: requests answered at once per connection before the server stops reading from it.
+        peer_timeout: seconds a call to a peer waits for its reply.
+        **kwargs: see :class:`~aiohttp_rpc.dispatch.Dispatcher`.
+
+    Attributes:
+        peers: the live connections, as :class:`WSPeer` objects.
+        rpc_websockets: the live ``WebSocketResponse`` objects (2.0 name).
+
+    Example::
+
+        server = WSJSONRPCServer(middlewares=DEFAULT_MIDDLEWARES)
+        app.router.add_get('/rpc', server.handle_http_request)
+        app.on_shutdown.append(server.on_shutdown)
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        allowed_origins: Container[str | None] | None = None,
+        json_response_handler: WSJSONResponseHandler | None = None,
+        ws_response_cls: type[web.WebSocketResponse] = web.WebSocketResponse,
+        ws_response_kwargs: Mapping[str, Any] | None = None,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        peer_timeout: float | None = 60,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed_origins = allowed_origins
+        self.ws_response_cls = ws_response_cls
+        self.ws_response_kwargs = {**DEFAULT_WS_RESPONSE_KWARGS, **(ws_response_kwargs or {})}
+        self.peers: set[WSPeer] = set()
+        self.rpc_websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._max_in_flight = max_in_flight
+        self._peer_timeout = peer_timeout
+        self._on_unmatched = _response_hook(json_response_handler)
+
+    async def handle_http_request(self, http_request: web.Request) -> web.StreamResponse:
+        """Upgrade to WebSocket and serve JSON-RPC on it until either side closes.
+
+        Raises:
+            web.HTTPMethodNotAllowed: not a WebSocket upgrade.
+            web.HTTPForbidden: the ``Origin`` is not allowed.
+        """
+        ws = self.ws_response_cls(**self.ws_response_kwargs)
+        if not ws.can_prepare(http_request).ok:
+            raise web.HTTPMethodNotAllowed(method=http_request.method, allowed_methods=('GET',))
+        if self.allowed_origins is not None and not origin_allowed(http_request, self.allowed_origins):
+            raise web.HTTPForbidden(reason=ORIGIN_NOT_ALLOWED)
+        await ws.prepare(http_request)
+
+        connection = WSConnection(
+            ws,
+            codec=self._codec,
+            dispatcher=self,
+            context={'http_request': http_request, 'ws_connect': ws},
+            timeout=self._peer_timeout,
+            max_in_flight=self._max_in_flight,
+            on_unmatched=self._on_unmatched,
+        )
+        peer = WSPeer(connection, json_serialize=self._json_serialize, json_deserialize=self._json_deserialize)
+        connection.context[PEER_KEY] = peer
+        self.peers.add(peer)
+        self.rpc_websockets.add(ws)
+        try:
+            await connection.run()
+        finally:
+            self.peers.discard(peer)
+            self.rpc_websockets.discard(ws)
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    async def broadcast(
+        self,
+        method: str,
+        *args: Any,
+        where: Callable[[WSPeer], bool] | None = None,
+        send_timeout: float | None = 5.0,
+        **kwargs: Any,
+    ) -> int:
+        """Send a notification to every connected peer (or those ``where(peer)`` accepts).
+
+        The message is serialized once and sent to all peers concurrently; a peer that cannot take it within
+        ``send_timeout`` seconds is closed, so a slow or dead peer never holds up the others. ``where`` and
+        ``send_timeout`` are reserved names here; the other keyword arguments become named params.
+
+        Returns:
+            how many peers the notification was delivered to.
+        """
+        peers = [peer for peer in tuple(self.peers) if where is None or where(peer)]
+        if not peers:
+            return 0
+        request = JSONRPCRequest(method=method, args=args or None, kwargs=kwargs or None)
+        payload = self._codec.dumps(request.dump())
+        outcomes = await asyncio.gather(*(self._deliver(peer, payload, send_timeout) for peer in peers))
+        return sum(outcomes)
+
+    async def _deliver(self, peer: WSPeer, payload: bytes, send_timeout: float | None) -> bool:
+        connection = peer.transport
+        try:
+            await asyncio.wait_for(connection.send_frame(payload), send_timeout)
+        except asyncio.TimeoutError:
+            logger.info('Closing a WebSocket peer too slow to take a broadcast.')
+            await connection.aclose(code=WSCloseCode.POLICY_VIOLATION, message=b'Too slow')
+            return False
+        except ConnectionError:
+            return False
+        return True
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Close every connection with 1001 Going Away, cancelling requests still running.
+
+        Add it to ``app.on_shutdown``.
+        """
+        connections = [peer.transport for peer in tuple(self.peers)]
+        await asyncio.gather(
+            *(connection.aclose(code=WSCloseCode.GOING_AWAY, message=b'Server shutdown') for connection in connections),
+            return_exceptions=True,
+        )
+
+
+def _response_hook(handler: WSJSONResponseHandler | None) -> MessageHook | None:
+    if handler is None:
+        return None
+
+    async def hook(connection: WSConnection, ws_msg: WSMessage, message: Any) -> None:
+        await handler(ws_connect=connection.ws, ws_msg=ws_msg, json_response=message)
+
+    return hook
