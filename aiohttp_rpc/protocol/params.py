@@ -39,17 +39,24 @@ def parse_args_and_kwargs(
 ) -> tuple[Any, Sequence[Any], Mapping[str, Any]]:
     """Build ``(params, args, kwargs)`` from positional *or* keyword arguments (JSON-RPC allows one kind).
 
-    Empty ``args``/``kwargs`` count as given; ``None`` counts as absent.
+    ``None`` counts as absent. An empty ``args``/``kwargs`` counts as given on its own, but yields to a
+    non-empty other kind, so ``set_args_and_kwargs(args=[...], kwargs={...})`` with one side empty works (as
+    in the aiohttp-rpc 2.0 README's type-conversion middleware).
 
     Raises:
-        InvalidParams: both ``args`` and ``kwargs`` were given.
+        InvalidParams: both ``args`` and ``kwargs`` were given non-empty.
     """
+    if args is not None and kwargs is not None:
+        if not kwargs:
+            kwargs = None
+        elif not args:
+            args = None
+        else:
+            raise InvalidParams(data={'details': 'Need use args or kwargs.'})
     if args is None:
         if kwargs is None:
             return NOTHING, (), {}
         return kwargs, (), kwargs
-    if kwargs is not None:
-        raise InvalidParams(data={'details': 'Need use args or kwargs.'})
     return args, args, {}
 
 

@@ -85,8 +85,15 @@ def _load_error(error: Any, error_map: ErrorMap | None) -> JSONRPCError:
     if 'code' not in error or 'message' not in error:
         raise ParseError('The "error" field must contain "code" and "message".', data={'raw_error': error})
     code = error['code']
+    message = error['message']
+    # Checked here: ``JSONRPCError`` itself refuses a missing code or an empty message with ``TypeError``.
+    if type(code) is not int or not isinstance(message, str) or not message:
+        raise ParseError(
+            'The "error" field must have an integer "code" and a non-empty string "message".',
+            data={'raw_error': error},
+        )
     error_cls = error_map.get(code, JSONRPCError) if error_map else JSONRPCError
-    return error_cls(error['message'], data=error.get('data'), code=code)
+    return error_cls(message, data=error.get('data'), code=code)
 
 
 @dataclass(slots=True)
