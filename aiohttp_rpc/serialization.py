@@ -7,6 +7,7 @@ defaults are used.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -20,7 +21,12 @@ _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def _dumps_bytes(value: Any) -> bytes:
-    return orjson.dumps(value, option=_ORJSON_OPTIONS)
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:
+        # orjson stops at 64-bit integers; the stdlib encodes any int. Anything else it cannot encode either
+        # still raises TypeError (or ValueError), which the dispatcher answers with -32603 for that call.
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(',', ':')).encode()
 
 
 def json_serialize(value: Any) -> str:
@@ -29,7 +35,7 @@ def json_serialize(value: Any) -> str:
     Raises:
         TypeError: the value (or something inside it) cannot be represented as JSON.
     """
-    return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+    return _dumps_bytes(value).decode()
 
 
 def json_deserialize(data: str | bytes | bytearray | memoryview) -> Any:

@@ -284,3 +284,18 @@ async def test_middleware_sees_every_batch_member(rpc_server_factory: Any, post_
     assert status == 200
     assert len(reply) == 3
     assert sorted(methods) == ['missing', 'ping', 'ping']
+
+
+async def test_without_exception_middleware_a_jsonrpc_error_from_a_middleware_is_sent_as_is(
+    rpc_server_factory: Any, rpc_call: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def deny(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
+        raise aiohttp_rpc.errors.InvalidParams(data={'details': 'denied by middleware'})
+
+    url = await rpc_server_factory(ping, middlewares=[deny])
+    assert await rpc_call(url, 'ping') == {
+        'id': 1,
+        'jsonrpc': '2.0',
+        'error': {'code': -32602, 'message': 'Invalid params', 'data': {'details': 'denied by middleware'}},
+    }
+    assert not [record for record in caplog.records if record.exc_info]

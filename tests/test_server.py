@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import json
 import logging
+import sys
 import uuid
 from collections.abc import Awaitable
 from typing import Any
@@ -430,7 +431,7 @@ async def test_custom_json_deserialize(rpc_server_factory: Any, post_raw: Any) -
         pytest.param(
             'application/json; charset=no-such-charset',
             b'{"jsonrpc": "2.0", "method": "echo", "params": ["plain"], "id": 1}',
-            result({'args': ['plain'], 'kwargs': {}}),
+            error(-32700, 'Parse error', id=None, data={'details': 'Invalid JSON'}),
             id='unknown-charset',
         ),
     ],
@@ -591,3 +592,85 @@ async def test_custom_method_class(rpc_server_factory: Any, rpc_call: Any) -> No
     assert repr(answer) == 'Constant(answer)'
     url = await rpc_server_factory(answer)
     assert await rpc_call(url, 'answer', [1]) == result({'value': 42, 'args': [1], 'kwargs': {}})
+
+
+async def test_methods_mapping_accepts_plain_callables(rpc_server_factory: Any, rpc_call: Any) -> None:
+    server = aiohttp_rpc.JSONRPCServer(methods={'minus': async_subtract, 'echo': echo})
+    assert isinstance(server.methods['minus'], aiohttp_rpc.JSONRPCMethod)
+    url = await rpc_server_factory(rpc_server=server)
+    assert await rpc_call(url, 'minus', [5, 3]) == result(2)
+    assert await rpc_call(url, 'echo', {'a': 1}) == result({'args': [], 'kwargs': {'a': 1}})
+
+
+async def test_integers_beyond_64_bits_are_serialized(rpc_server_factory: Any, post_raw: Any) -> None:
+    def power(base: int, exponent: int) -> int:
+        return int(base**exponent)
+
+    url = await rpc_server_factory(power)
+    status, raw = await post_raw(url, b'{"jsonrpc": "2.0", "method": "power", "params": [2, 100], "id": 1}')
+    assert (status, raw) == (200, result(2**100))
+
+
+async def test_a_refused_batch_member_stops_its_siblings(rpc_server_factory: Any, post_raw: Any) -> None:
+    sibling_cancelled = asyncio.Event()
+    sibling_started = asyncio.Event()
+
+    async def slow() -> None:
+        sibling_started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            sibling_cancelled.set()
+            raise
+
+    async def refuse() -> None:
+        await sibling_started.wait()
+
+    async def gate(request: aiohttp_rpc.JSONRPCRequest, handler: Any) -> Any:
+        if request.method == 'refuse':
+            await sibling_started.wait()
+            raise aiohttp_rpc.errors.RequestRejected(403, 'No.')
+        return await handler(request)
+
+    url = await rpc_server_factory(slow, refuse, middlewares=[gate, *aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES])
+    body = b'[{"jsonrpc": "2.0", "method": "slow", "id": 1}, {"jsonrpc": "2.0", "method": "refuse", "id": 2}]'
+    assert await post_raw(url, body) == (403, 'No.')
+    assert sibling_cancelled.is_set()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason='asyncio.timeout() is new in Python 3.11')
+async def test_batch_members_keep_their_own_task_semantics(rpc_server_factory: Any, post_raw: Any) -> None:
+    """A member that enters ``asyncio.timeout()`` and then waits times out alone; its siblings, before and
+    after it, sync and async, are answered normally."""
+
+    async def bounded_wait() -> str:
+        try:
+            async with asyncio.timeout(0.01):
+                await asyncio.Event().wait()
+        except TimeoutError:
+            return 'timed out'
+        return 'unexpected'
+
+    async def yield_once(value: int) -> int:
+        await asyncio.sleep(0)
+        return value
+
+    url = await rpc_server_factory(bounded_wait, yield_once, echo)
+    body = json.dumps(
+        [
+            {'jsonrpc': '2.0', 'method': 'echo', 'params': [0], 'id': 0},
+            {'jsonrpc': '2.0', 'method': 'bounded_wait', 'id': 1},
+            {'jsonrpc': '2.0', 'method': 'yield_once', 'params': [2], 'id': 2},
+            {'jsonrpc': '2.0', 'method': 'bounded_wait', 'id': 3},
+            {'jsonrpc': '2.0', 'method': 'echo', 'params': [4], 'id': 4},
+        ]
+    ).encode()
+    status, replies = await post_raw(url, body)
+    assert status == 200
+    assert sorted(replies, key=lambda reply: reply['id']) == [
+        result({'args': [0], 'kwargs': {}}, id=0),
+        result('timed out', id=1),
+        result(2, id=2),
+        result('timed out', id=3),
+        result({'args': [4], 'kwargs': {}}, id=4),
+    ]

@@ -7,7 +7,6 @@ the bytes to send, or ``None`` when nothing is to be sent (notifications).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
@@ -20,13 +19,13 @@ from ..errors import (
     ParseError,
     RequestRejected,
 )
-from ..methods.method import BaseJSONRPCMethod
+from ..methods.method import BaseJSONRPCMethod, JSONRPCMethod
 from ..methods.registry import MethodDescription, MethodMap, add_method, add_methods
 from ..protocol.request import JSONRPCRequest, is_valid_id
 from ..protocol.response import JSONRPCResponse
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
-from .eager import start_task
+from .eager import run_all
 from .middleware import build_chain
 
 __all__ = ('Dispatcher',)
@@ -67,6 +66,9 @@ class Dispatcher:
         max_batch: int | None = None,
     ) -> None:
         self.methods = {} if methods is None else methods
+        for name, method in self.methods.items():  # plain callables given in the mapping get wrapped once
+            if not isinstance(method, BaseJSONRPCMethod):
+                self.methods[name] = JSONRPCMethod(method, name=name)
         self.middlewares = tuple(middlewares)
         self._json_serialize = json_serialize
         self._json_deserialize = json_deserialize
@@ -113,6 +115,11 @@ class Dispatcher:
         return await method(() if args is None else args, {} if kwargs is None else kwargs, extra_kwargs)
 
     # -- dispatch -------------------------------------------------------------------------------------------
+
+    @property
+    def parse_error_reply(self) -> bytes:
+        """The serialized reply to a message that is not valid JSON (-32700, id null)."""
+        return self._parse_error_reply
 
     async def dispatch(self, data: bytes | str, context: MutableMapping[str, Any]) -> bytes | None:
         """Answer one raw message: the reply's bytes, or ``None`` when no reply is due.
@@ -168,13 +175,8 @@ class Dispatcher:
             return JSONRPCResponse(error=InvalidRequest()).dump()
         if self._max_batch is not None and len(items) > self._max_batch:
             return JSONRPCResponse(error=InvalidRequest(data=_BATCH_TOO_LARGE)).dump()
-        tasks = [start_task(self._process_one(item, context)) for item in items]
-        try:
-            responses = await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            raise
+        responses: list[JSONRPCResponse | None] = [None] * len(items)
+        await run_all(lambda item: self._process_one(item, context), items, responses)
         output = [response.dump() for response in responses if response is not None]
         return output or None
 
@@ -190,6 +192,8 @@ class Dispatcher:
             response = await self._chain(request)
             if not isinstance(response, JSONRPCResponse):
                 raise TypeError(f'A middleware returned {type(response).__name__}, not JSONRPCResponse.')
+        except JSONRPCError as exc:  # raised by a middleware when no exception_middleware is installed
+            response = JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=exc)
         except RequestRejected:
             raise
         except Exception:  # the one outer guard: nothing a method or middleware does escapes as a crash

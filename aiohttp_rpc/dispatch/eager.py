@@ -1,26 +1,113 @@
-"""Starting batch members: eagerly where the interpreter supports it.
+"""Running batch members without a task each.
 
-Most JSON-RPC methods never suspend (``ping``, arithmetic, a dict lookup). On Python 3.12+ a batch member's
-task is started eagerly (``asyncio.eager_task_factory``): it runs inline until it first waits, so a member that
-never waits finishes without a trip through the event loop, while members that do wait still run
-concurrently. ``asyncio.current_task()`` is correct in both phases, so ``asyncio.timeout()`` and friends inside
-methods behave. On 3.10/3.11 members get ordinary tasks.
+A task costs several microseconds of scheduling, and most JSON-RPC methods never wait for anything
+(``ping``, arithmetic, a dict lookup). So a batch is run like this (:func:`run_all`): members are started one
+after another *inline*, in the caller's task; each one that finishes without waiting costs no task at all.
+The first member that does wait is carried on in the caller's task too (:class:`resume`), so everything it
+entered before waiting (``asyncio.timeout()``, a ``TaskGroup``: both bind to ``asyncio.current_task()``) still
+belongs to the task it runs in; the members after it are handed to one new task, which repeats the same
+procedure. A batch therefore uses as many tasks as it has members that actually wait, and none when none do,
+on every Python version (3.12's ``eager_task_factory`` is not needed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Generator, Sequence
+from typing import Any, Generic, TypeVar
 
-__all__ = ('start_task',)
+__all__ = ('resume', 'run_all', 'start_task')
 
 T = TypeVar('T')
 
 
+class resume(Generic[T]):
+    """Await the rest of a coroutine that was started by hand with ``coro.send(None)`` and suspended,
+    yielding ``yielded``.
+
+    Everything the awaiting task receives (results of what the coroutine waits on, a cancellation) is passed
+    on to the coroutine, exactly as if it had been awaited from the start.
+    """
+
+    __slots__ = ('_coro', '_yielded')
+
+    def __init__(self, coro: Coroutine[Any, Any, T], yielded: Any) -> None:
+        self._coro = coro
+        self._yielded = yielded
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        coro, yielded = self._coro, self._yielded
+        while True:
+            try:
+                sent = yield yielded
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - whatever the task throws in (e.g. CancelledError) is handed on
+                try:
+                    yielded = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+            else:
+                try:
+                    yielded = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+
+
+async def run_all(
+    make: Callable[[Any], Coroutine[Any, Any, T]], items: Sequence[Any], results: list[T], start: int = 0
+) -> None:
+    """Run ``make(item)`` for ``items[start:]`` concurrently, storing each result at its index in ``results``.
+
+    Raises:
+        BaseException: whatever a member raised; the members still running are cancelled and awaited first.
+    """
+    for index in range(start, len(items)):
+        coro = make(items[index])
+        try:
+            yielded = coro.send(None)
+        except StopIteration as stop:
+            results[index] = stop.value
+            continue
+        # This member waits: the rest go on in a new task while this one finishes here, in our task.
+        if index + 1 == len(items):
+            results[index] = await resume(coro, yielded)
+            return
+        rest = asyncio.ensure_future(run_all(make, items, results, index + 1))
+        here = asyncio.current_task()
+        assert here is not None
+        rest.add_done_callback(functools.partial(_stop_on_failure, here=here))
+        try:
+            results[index] = await resume(coro, yielded)
+        except BaseException:
+            if rest.done() and not rest.cancelled() and rest.exception() is not None:
+                # A later member failed and cancelled us to stop this one: report its failure, not ours.
+                _uncancel(here)
+                raise rest.exception() from None  # type: ignore[misc]
+            rest.cancel()
+            await asyncio.wait([rest])
+            raise
+        await rest
+        return
+
+
+def _stop_on_failure(rest: asyncio.Task[None], *, here: asyncio.Task[Any]) -> None:
+    """A later member failed while an earlier one is still running in ``here``: cancel that one too."""
+    if not rest.cancelled() and rest.exception() is not None and not here.done():
+        here.cancel()
+
+
+def _uncancel(task: asyncio.Task[Any]) -> None:
+    if sys.version_info >= (3, 11):
+        task.uncancel()
+
+
 def start_task(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-    """Wrap ``coro`` in a task, running it eagerly up to its first suspension where supported."""
+    """Wrap ``coro`` in a task; on Python 3.12+ it runs eagerly up to its first suspension, so a coroutine
+    that never waits finishes before this returns (the task comes back already done)."""
     loop = asyncio.get_running_loop()
     if sys.version_info >= (3, 12):
         return asyncio.eager_task_factory(loop, coro)

@@ -59,6 +59,8 @@ class JSONRPCServer(BaseJSONRPCServer):
         body = await http_request.read()
         charset = http_request.charset
         message = body if charset is None or charset.lower() in _UTF8 else _decode(body, charset)
+        if message is None:
+            return web.Response(body=self.parse_error_reply, content_type='application/json', charset='utf-8')
 
         try:
             output = await self.dispatch(message, {'http_request': http_request})
@@ -69,13 +71,13 @@ class JSONRPCServer(BaseJSONRPCServer):
         return web.Response(body=output, content_type='application/json', charset='utf-8')
 
 
-def _decode(body: bytes, charset: str) -> bytes | str:
-    """Decode a body sent in a declared non-UTF-8 charset; undecodable bodies go on as bytes and fail to
-    parse (-32700) rather than erroring here."""
+def _decode(body: bytes, charset: str) -> str | None:
+    """Decode a body sent in a declared non-UTF-8 charset; ``None`` when the charset is unknown or the body
+    does not decode (the client then gets -32700)."""
     try:
         return body.decode(charset)
     except (LookupError, UnicodeDecodeError):
-        return body
+        return None
 
 
 rpc_server = JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES)
