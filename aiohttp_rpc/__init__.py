@@ -11,12 +11,11 @@ from .client.transports.websocket import ReconnectPolicy
 from .client.websocket import WSPeer, get_peer
 from .decorators import rpc_method
 from .dispatch import Dispatcher
+from .methods import BaseJSONRPCMethod, JSONRPCMethod
 from .protocol import (
-    BaseJSONRPCMethod,
     JSONRPCBatchRequest,
     JSONRPCBatchResponse,
     JSONRPCDuplicatedResults,
-    JSONRPCMethod,
     JSONRPCRequest,
     JSONRPCResponse,
     JSONRPCUnlinkedResults,

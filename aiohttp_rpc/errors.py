@@ -11,12 +11,15 @@ The tree::
     |   |-- InvalidParams         -32602   wrong arity, unknown keyword, bad params
     |   |-- InternalError         -32603   the method failed; details stay in the server log
     |   |-- ServerError           -32000   generic implementation-defined server error
+    |   |   |-- CallTimeout       -32002   the call ran past the server's call_timeout and was cancelled
+    |   |   `-- ResponseTooLarge  -32003   the reply was larger than the server's max_response_size
     |   `-- your subclasses       any code of yours, mapped back through ``error_map``
     |
     |-- LocalError: raised on this side, never sent on the wire
         |-- EmptyResponse                  a reply was expected and none came
         |-- TransportError (+ ConnectionError)   the message could not be delivered
-        |   `-- RequestTimeoutError (+ TimeoutError)   no reply in time
+        |   |-- RequestTimeoutError (+ TimeoutError)   no reply in time
+        |   `-- ReplyTooLargeError         the reply was larger than the client accepts
         |-- HTTPStatusError                a non-2xx HTTP reply without a JSON-RPC body
         `-- ServerConfigurationError       a server was set up wrongly (e.g. duplicate method)
 
@@ -44,6 +47,7 @@ from typing import Any
 __all__ = (
     'DEFAULT_KNOWN_ERRORS',
     'DEFAULT_KNOWN_ERRORS_MAP',
+    'CallTimeout',
     'LOCAL_ERRORS',
     'EmptyResponse',
     'HTTPStatusError',
@@ -55,7 +59,9 @@ __all__ = (
     'MethodNotFound',
     'ParseError',
     'RequestRejected',
+    'ReplyTooLargeError',
     'RequestTimeoutError',
+    'ResponseTooLarge',
     'ServerConfigurationError',
     'ServerError',
     'TransportError',
@@ -117,6 +123,21 @@ class ServerError(JSONRPCError):
 
     code = -32000
     message = 'Server error.'
+
+
+class CallTimeout(ServerError):
+    """Raised when a call runs longer than the server's ``call_timeout``; the call is cancelled (-32002)."""
+
+    code = -32002
+    message = 'Request timed out'
+
+
+class ResponseTooLarge(ServerError):
+    """Raised when a reply is larger than the server's ``max_response_size`` (or a batch reply outgrows
+    ``max_batch_response_size``) (-32003)."""
+
+    code = -32003
+    message = 'Response too large'
 
 
 class ParseError(JSONRPCError):
@@ -182,6 +203,13 @@ class RequestTimeoutError(TransportError, TimeoutError):
     message = 'Timeout error'
 
 
+class ReplyTooLargeError(TransportError):
+    """Raised when a reply is larger than the client's ``max_response_size``; it is not read further."""
+
+    code = -31055
+    message = 'Reply too large'
+
+
 class HTTPStatusError(LocalError):
     """Raised when an HTTP reply has a non-2xx status and no JSON-RPC body; ``data`` has the status."""
 
@@ -197,12 +225,21 @@ class ServerConfigurationError(LocalError):
 
 
 LOCAL_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
-    {EmptyResponse, RequestTimeoutError, TransportError, HTTPStatusError, ServerConfigurationError}
+    {EmptyResponse, RequestTimeoutError, TransportError, ReplyTooLargeError, HTTPStatusError, ServerConfigurationError}
 )
 """Errors raised on this side only."""
 
 DEFAULT_KNOWN_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
-    {ServerError, ParseError, InvalidRequest, MethodNotFound, InvalidParams, InternalError}
+    {
+        ServerError,
+        CallTimeout,
+        ResponseTooLarge,
+        ParseError,
+        InvalidRequest,
+        MethodNotFound,
+        InvalidParams,
+        InternalError,
+    }
 )
 """The wire errors a client maps back to their classes by default."""
 

@@ -55,12 +55,13 @@ class JSONCodec:
         deserialize: a ``json.loads``-style callable.
     """
 
-    __slots__ = ('deserialize', 'dumps', 'serialize')
+    __slots__ = ('deserialize', 'dumps', 'is_default', 'serialize')
 
     def __init__(self, serialize: JSONEncoderType = json_serialize, deserialize: JSONDecoderType = json_deserialize):
         self.serialize = serialize
         self.deserialize = deserialize
-        self.dumps = _dumps_bytes if serialize is json_serialize else self._dumps_custom
+        self.is_default = serialize is json_serialize
+        self.dumps = _dumps_bytes if self.is_default else self._dumps_custom
 
     def _dumps_custom(self, value: Any) -> bytes:
         encoded = self.serialize(value)

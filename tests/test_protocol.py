@@ -22,7 +22,7 @@ from aiohttp_rpc import (
     utils,
 )
 from aiohttp_rpc.constants import NOTHING, VERSION_2_0
-from aiohttp_rpc.methods import JSONRPCMethod, as_method
+from aiohttp_rpc.methods import JSONRPCMethod, add_method
 from aiohttp_rpc.serialization import JSONCodec
 
 # -- constants ------------------------------------------------------------------------------------------------
@@ -515,6 +515,8 @@ def test_error_needs_code_and_message() -> None:
         (errors.MethodNotFound, -32601, 'Method not found'),
         (errors.InvalidParams, -32602, 'Invalid params'),
         (errors.InternalError, -32603, 'Internal error'),
+        (errors.CallTimeout, -32002, 'Request timed out'),
+        (errors.ResponseTooLarge, -32003, 'Response too large'),
     ],
 )
 def test_wire_errors(error: type[errors.JSONRPCError], code: int, message: str) -> None:
@@ -524,11 +526,12 @@ def test_wire_errors(error: type[errors.JSONRPCError], code: int, message: str) 
 
 
 def test_error_maps() -> None:
-    assert len(errors.DEFAULT_KNOWN_ERRORS_MAP) == len(errors.DEFAULT_KNOWN_ERRORS) == 6
+    assert len(errors.DEFAULT_KNOWN_ERRORS_MAP) == len(errors.DEFAULT_KNOWN_ERRORS) == 8
     local_errors = {
         errors.EmptyResponse,
         errors.RequestTimeoutError,
         errors.TransportError,
+        errors.ReplyTooLargeError,
         errors.HTTPStatusError,
         errors.ServerConfigurationError,
     }
@@ -569,11 +572,13 @@ def test_request_rejected() -> None:
 # -- methods (without a server) -------------------------------------------------------------------------------
 
 
-def test_as_method_and_repr() -> None:
+def test_add_method_wraps_callables_and_repr() -> None:
+    methods: dict[str, aiohttp_rpc.BaseJSONRPCMethod] = {}
     method = JSONRPCMethod(len)
-    assert as_method(method) is method
-    wrapped = as_method(sorted)
+    assert add_method(methods, method) is method
+    wrapped = add_method(methods, sorted)
     assert isinstance(wrapped, JSONRPCMethod)
+    assert methods == {'len': method, 'sorted': wrapped}
     assert wrapped.name == 'sorted'
     assert repr(wrapped) == 'JSONRPCMethod(sorted)'
 

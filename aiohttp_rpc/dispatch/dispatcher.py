@@ -7,11 +7,14 @@ the bytes to send, or ``None`` when nothing is to be sent (notifications).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 from ..errors import (
+    CallTimeout,
     InternalError,
     InvalidRequest,
     JSONRPCError,
@@ -20,19 +23,27 @@ from ..errors import (
     RequestRejected,
 )
 from ..methods.method import BaseJSONRPCMethod, JSONRPCMethod
-from ..methods.registry import MethodDescription, MethodMap, add_method, add_methods
+from ..methods.registry import MethodDescription, MethodMap, add_method
 from ..protocol.request import JSONRPCRequest, is_valid_id
 from ..protocol.response import JSONRPCResponse
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
-from .eager import run_all
+from .eager import DeadlineExceeded, finish_within, run_all
+from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
 from .middleware import build_chain
 
-__all__ = ('Dispatcher',)
+__all__ = ('DEFAULT_BATCH_CONCURRENCY', 'DEFAULT_CALL_TIMEOUT', 'DEFAULT_MAX_BATCH', 'Dispatcher')
 
 logger = logging.getLogger('aiohttp_rpc.dispatch')
 
-_ENCODE_ERRORS = (TypeError, ValueError, RecursionError)
+DEFAULT_MAX_BATCH = 1000
+"""Requests one batch may hold."""
+
+DEFAULT_BATCH_CONCURRENCY = 100
+"""Members of one batch that may wait at the same time."""
+
+DEFAULT_CALL_TIMEOUT = 30.0
+"""Seconds one call may run before it is cancelled and answered with -32002."""
 _NOT_AN_OBJECT = {'details': 'Data must be a dict.'}
 _NOT_A_MESSAGE = {'details': 'Data must be a dict or a list.'}
 _BATCH_TOO_LARGE = {'details': 'Batch too large.'}
@@ -46,7 +57,15 @@ class Dispatcher:
         json_deserialize: ``json.loads``-style callable; orjson by default.
         middlewares: ``async def mw(request, handler) -> response`` callables, outermost first.
         methods: an initial ``name -> method`` mapping (used as given, not copied).
-        max_batch: the most requests one batch may hold; ``None`` for no limit.
+        max_batch: the most requests one batch may hold (1000); more gets one Invalid Request error.
+        batch_concurrency: batch members waiting at the same time (100); the rest start as others finish.
+        call_timeout: seconds a call may run (30); then it is cancelled and answered with -32002.
+        max_response_size: bytes one reply may take (10 MiB); a larger one is answered with -32003.
+        max_batch_response_size: bytes a batch reply may take (25 MB); members past it get -32003.
+        sync_executor: run sync methods added as plain callables in this ``concurrent.futures.Executor``
+            instead of on the event loop (``None``: inline, as in 2.0).
+
+    Every limit is disabled by ``None``.
 
     Attributes:
         methods: the ``name -> BaseJSONRPCMethod`` mapping calls are looked up in.
@@ -63,17 +82,28 @@ class Dispatcher:
         json_deserialize: JSONDecoderType = json_deserialize,
         middlewares: Iterable[MiddlewareType] = (),
         methods: MutableMapping[str, BaseJSONRPCMethod] | None = None,
-        max_batch: int | None = None,
+        max_batch: int | None = DEFAULT_MAX_BATCH,
+        batch_concurrency: int | None = DEFAULT_BATCH_CONCURRENCY,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+        sync_executor: Executor | None = None,
     ) -> None:
+        self.sync_executor = sync_executor
         self.methods = {} if methods is None else methods
         for name, method in self.methods.items():  # plain callables given in the mapping get wrapped once
             if not isinstance(method, BaseJSONRPCMethod):
-                self.methods[name] = JSONRPCMethod(method, name=name)
+                self.methods[name] = JSONRPCMethod(method, name=name, executor=sync_executor)
         self.middlewares = tuple(middlewares)
         self._json_serialize = json_serialize
         self._json_deserialize = json_deserialize
         self._codec = JSONCodec(json_serialize, json_deserialize)
         self._max_batch = max_batch
+        self._batch_concurrency = batch_concurrency
+        self._call_timeout = call_timeout
+        self._encoder = ReplyEncoder(
+            self._codec, max_response_size=max_response_size, max_batch_response_size=max_batch_response_size
+        )
         self._chain = build_chain(self.middlewares, self._run_method)
         self._parse_error_reply = self._codec.dumps(
             JSONRPCResponse(error=ParseError(data={'details': 'Invalid JSON'})).dump()
@@ -81,19 +111,26 @@ class Dispatcher:
 
     # -- registry -------------------------------------------------------------------------------------------
 
-    def add_method(self, method: MethodDescription, *, replace: bool = False) -> BaseJSONRPCMethod:
+    def add_method(
+        self, method: MethodDescription, *, replace: bool = False, allow_reserved: bool = False
+    ) -> BaseJSONRPCMethod:
         """Serve ``method`` (a callable or a :class:`~aiohttp_rpc.JSONRPCMethod`) under its name.
 
+        Names starting with ``rpc.`` are reserved by the specification for system extensions; pass
+        ``allow_reserved=True`` to serve one (e.g. ``rpc.discover``).
+
         Raises:
-            ServerConfigurationError: the name is taken and ``replace`` is false.
+            ServerConfigurationError: the name is taken and ``replace`` is false, or it is reserved.
         """
-        return add_method(self.methods, method, replace=replace)
+        return add_method(
+            self.methods, method, replace=replace, allow_reserved=allow_reserved, executor=self.sync_executor
+        )
 
     def add_methods(
-        self, methods: Iterable[MethodDescription], *, replace: bool = False
+        self, methods: Iterable[MethodDescription], *, replace: bool = False, allow_reserved: bool = False
     ) -> tuple[BaseJSONRPCMethod, ...]:
         """Serve several methods; see :meth:`add_method`."""
-        return add_methods(self.methods, methods, replace=replace)
+        return tuple(self.add_method(method, replace=replace, allow_reserved=allow_reserved) for method in methods)
 
     async def call(
         self,
@@ -153,22 +190,10 @@ class Dispatcher:
         return JSONRPCResponse(error=InvalidRequest(data=_NOT_A_MESSAGE)).dump()
 
     def encode(self, output: Any) -> bytes:
-        """Serialize JSON-ready output; a reply that cannot be serialized becomes Internal error on its own,
-        and the rest of its batch is sent as usual."""
-        try:
-            return self._codec.dumps(output)
-        except _ENCODE_ERRORS:
-            pass
-        if isinstance(output, list):
-            return b'[' + b','.join([self._encode_reply(item) for item in output]) + b']'
-        return self._encode_reply(output)
-
-    def _encode_reply(self, reply: dict[str, Any]) -> bytes:
-        try:
-            return self._codec.dumps(reply)
-        except _ENCODE_ERRORS:
-            logger.exception('Cannot serialize the reply to id=%r', reply.get('id'))
-            return self._codec.dumps(JSONRPCResponse(id=reply.get('id'), error=InternalError()).dump())
+        """Serialize JSON-ready output as strict JSON; a reply that cannot be serialized becomes Internal
+        error, a reply over the size limits Response too large, each on its own (see
+        :mod:`~aiohttp_rpc.dispatch.encoder`)."""
+        return self._encoder.encode(output)
 
     async def _process_batch(self, items: list[Any], context: MutableMapping[str, Any]) -> Any:
         if not items:
@@ -176,7 +201,7 @@ class Dispatcher:
         if self._max_batch is not None and len(items) > self._max_batch:
             return JSONRPCResponse(error=InvalidRequest(data=_BATCH_TOO_LARGE)).dump()
         responses: list[JSONRPCResponse | None] = [None] * len(items)
-        await run_all(lambda item: self._process_one(item, context), items, responses)
+        await run_all(lambda item: self._process_one(item, context), items, responses, limit=self._batch_concurrency)
         output = [response.dump() for response in responses if response is not None]
         return output or None
 
@@ -188,14 +213,30 @@ class Dispatcher:
         except JSONRPCError as exc:
             request_id = data.get('id')
             return JSONRPCResponse(id=request_id if is_valid_id(request_id) else None, error=exc)
+        coro = self._chain(request)
         try:
-            response = await self._chain(request)
-            if not isinstance(response, JSONRPCResponse):
+            # Driven by hand: a call that completes without waiting (most do) needs no timeout timer.
+            try:
+                response = coro.send(None)
+            except StopIteration as stop:
+                response = stop.value
+            else:
+                response = await finish_within(coro, response, self._call_timeout)
+            if type(response) is not JSONRPCResponse and not isinstance(response, JSONRPCResponse):
                 raise TypeError(f'A middleware returned {type(response).__name__}, not JSONRPCResponse.')
         except JSONRPCError as exc:  # raised by a middleware when no exception_middleware is installed
             response = JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=exc)
+        except DeadlineExceeded:
+            logger.warning('Call timed out and was cancelled: method=%r id=%r', request.method, request.id)
+            response = JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=CallTimeout())
         except RequestRejected:
             raise
+        except asyncio.CancelledError:
+            if _being_cancelled():
+                raise  # our own cancellation (client gone, shutdown): let it through
+            # The method raised CancelledError itself; that is a failure of the method, not of the call.
+            logger.error('Method raised CancelledError: method=%r id=%r', request.method, request.id, exc_info=True)
+            response = JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=InternalError())
         except Exception:  # the one outer guard: nothing a method or middleware does escapes as a crash
             logger.exception('Unhandled exception in method=%r id=%r', request.method, request.id)
             response = JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=InternalError())
@@ -213,3 +254,11 @@ class Dispatcher:
         except JSONRPCError as exc:
             return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=exc)
         return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, result=result)
+
+
+def _being_cancelled() -> bool:
+    """Whether the current task has a cancellation request pending (always assumed on Python 3.10, which
+    cannot tell)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, 'cancelling', None)
+    return cancelling is None or bool(cancelling())

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
-__all__ = ('resume', 'run_all', 'start_task')
+__all__ = ('DeadlineExceeded', 'deadline', 'finish_within', 'resume', 'run_all', 'start_task')
 
 T = TypeVar('T')
 
@@ -57,26 +57,63 @@ class resume(Generic[T]):
                     return stop.value  # type: ignore[no-any-return]
 
 
+class _Budget:
+    """How many more batch members may wait at the same time (``None``: no limit)."""
+
+    __slots__ = ('available',)
+
+    def __init__(self, limit: int | None) -> None:
+        self.available = limit
+
+    def take(self) -> bool:
+        if self.available is None:
+            return True
+        if self.available <= 0:
+            return False
+        self.available -= 1
+        return True
+
+    def give_back(self) -> None:
+        if self.available is not None:
+            self.available += 1
+
+
 async def run_all(
-    make: Callable[[Any], Coroutine[Any, Any, T]], items: Sequence[Any], results: list[T], start: int = 0
+    make: Callable[[Any], Coroutine[Any, Any, T]],
+    items: Sequence[Any],
+    results: list[T],
+    *,
+    limit: int | None = None,
 ) -> None:
-    """Run ``make(item)`` for ``items[start:]`` concurrently, storing each result at its index in ``results``.
+    """Run ``make(item)`` for every item concurrently, storing each result at its index in ``results``.
+
+    At most about ``limit`` members wait at the same time; past that, a member that waits is finished before
+    the next one starts.
 
     Raises:
         BaseException: whatever a member raised; the members still running are cancelled and awaited first.
     """
-    for index in range(start, len(items)):
+    await _run_from(make, items, results, 0, _Budget(limit))
+
+
+async def _run_from(
+    make: Callable[[Any], Coroutine[Any, Any, T]], items: Sequence[Any], results: list[T], index: int, budget: _Budget
+) -> None:
+    while index < len(items):
         coro = make(items[index])
         try:
             yielded = coro.send(None)
         except StopIteration as stop:
             results[index] = stop.value
+            index += 1
+            continue
+        if index + 1 == len(items) or not budget.take():
+            # The last member, or enough are waiting already: finish this one before starting more.
+            results[index] = await resume(coro, yielded)
+            index += 1
             continue
         # This member waits: the rest go on in a new task while this one finishes here, in our task.
-        if index + 1 == len(items):
-            results[index] = await resume(coro, yielded)
-            return
-        rest = asyncio.ensure_future(run_all(make, items, results, index + 1))
+        rest = asyncio.ensure_future(_run_from(make, items, results, index + 1, budget))
         here = asyncio.current_task()
         assert here is not None
         rest.add_done_callback(functools.partial(_stop_on_failure, here=here))
@@ -90,8 +127,57 @@ async def run_all(
             rest.cancel()
             await asyncio.wait([rest])
             raise
+        finally:
+            budget.give_back()
         await rest
         return
+
+
+class DeadlineExceeded(TimeoutError):
+    """Raised by :func:`deadline` when time runs out (distinct from a ``TimeoutError`` the coroutine raises)."""
+
+
+async def deadline(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+    """Await ``coro``, cancelling it if it runs longer than ``timeout`` seconds.
+
+    The timer is armed only if the coroutine actually waits, so a call that completes at once costs no timer.
+    Like ``asyncio.timeout()``, it cancels the current task on expiry and turns that cancellation into
+    :class:`DeadlineExceeded`; a cancellation from elsewhere passes through unchanged.
+
+    Raises:
+        DeadlineExceeded: the time ran out (the coroutine has been cancelled); a ``TimeoutError``.
+    """
+    try:
+        yielded = coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    return await finish_within(coro, yielded, timeout)
+
+
+async def finish_within(coro: Coroutine[Any, Any, T], yielded: Any, timeout: float | None) -> T:
+    """The second half of :func:`deadline`: ``coro`` was started by hand and suspended, yielding ``yielded``."""
+    if timeout is None:
+        return await resume(coro, yielded)
+    here = asyncio.current_task()
+    assert here is not None
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        here.cancel()
+
+    timer = asyncio.get_running_loop().call_later(timeout, expire)
+    try:
+        return await resume(coro, yielded)
+    except asyncio.CancelledError:
+        if expired:
+            raise DeadlineExceeded from None
+        raise
+    finally:
+        timer.cancel()
+        if expired:
+            _uncancel(here)
 
 
 def _stop_on_failure(rest: asyncio.Task[None], *, here: asyncio.Task[Any]) -> None:

@@ -8,8 +8,8 @@ replace the response. The chain is built once, from closures, when the server is
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InternalError, JSONRPCError, RequestRejected
 from ..protocol.response import JSONRPCResponse
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     'DEFAULT_MIDDLEWARES',
+    'Chain',
     'build_chain',
     'exception_middleware',
     'inject_request_middleware',
@@ -29,16 +30,18 @@ __all__ = (
 logger = logging.getLogger('aiohttp_rpc.middlewares')
 
 
-def build_chain(
-    middlewares: Iterable[MiddlewareType], handler: SingleRequestProcessorType
-) -> SingleRequestProcessorType:
+Chain = Callable[['JSONRPCRequest'], Coroutine[Any, Any, JSONRPCResponse]]
+"""A built chain: calling it gives a coroutine (the dispatcher drives it step by step)."""
+
+
+def build_chain(middlewares: Iterable[MiddlewareType], handler: Chain) -> Chain:
     """Compose ``middlewares`` around ``handler``; the first middleware is the outermost."""
     for middleware in reversed(tuple(middlewares)):
         handler = _link(middleware, handler)
     return handler
 
 
-def _link(middleware: MiddlewareType, downstream: SingleRequestProcessorType) -> SingleRequestProcessorType:
+def _link(middleware: MiddlewareType, downstream: SingleRequestProcessorType) -> Chain:
     async def step(request: JSONRPCRequest) -> JSONRPCResponse:
         return await middleware(request, downstream)
 

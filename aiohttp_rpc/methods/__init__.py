@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .method import BaseJSONRPCMethod, JSONRPCMethod, as_method
+from .method import BaseJSONRPCMethod, JSONRPCMethod
 from .registry import MethodDescription, MethodMap, add_method, add_methods
 
 __all__ = (
@@ -12,5 +12,4 @@ __all__ = (
     'MethodMap',
     'add_method',
     'add_methods',
-    'as_method',
 )

@@ -7,13 +7,23 @@ coroutine function, its signature (used only when a call fails, to tell bad para
 from __future__ import annotations
 
 import abc
+import asyncio
+import functools
 import inspect
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 from ..errors import InvalidParams, ServerConfigurationError
 
-__all__ = ('BaseJSONRPCMethod', 'JSONRPCMethod')
+__all__ = ('DEFAULT_SLOW_CALL_THRESHOLD', 'BaseJSONRPCMethod', 'JSONRPCMethod')
+
+logger = logging.getLogger('aiohttp_rpc.methods')
+
+DEFAULT_SLOW_CALL_THRESHOLD = 0.1
+"""Seconds a sync method may hold the event loop before it is logged."""
 
 PrepareResult = Callable[[Any], Any]
 
@@ -53,6 +63,10 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         pass_extra_kwargs: pass the request's ``extra_kwargs`` (e.g. ``rpc_request`` from
             ``inject_request_middleware``) as keyword arguments.
         prepare_result: a sync or async callable applied to the result before it is sent.
+        executor: run a sync ``func`` in this ``concurrent.futures.Executor`` (e.g. a thread pool) instead of
+            on the event loop.
+        slow_call_threshold: a sync ``func`` run on the event loop that takes longer than this many seconds
+            is logged (with its name) as holding up the loop; ``None`` never logs.
 
     Calling with the wrong number of arguments or an unknown keyword gives
     :class:`~aiohttp_rpc.errors.InvalidParams`; a ``TypeError`` raised *inside* the function is a bug, and
@@ -74,6 +88,8 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         name: str | None = None,
         pass_extra_kwargs: bool = False,
         prepare_result: PrepareResult | None = None,
+        executor: Executor | None = None,
+        slow_call_threshold: float | None = DEFAULT_SLOW_CALL_THRESHOLD,
     ) -> None:
         if not callable(func):
             raise ServerConfigurationError(data={'details': f'{func!r} is not callable.'})
@@ -87,6 +103,8 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         self._prepare_result = prepare_result
         self.is_class = inspect.isclass(func)
         self.is_coroutine = inspect.iscoroutinefunction(func)
+        self._executor = None if self.is_coroutine else executor
+        self._slow_call_threshold = slow_call_threshold
         try:
             self._signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):  # some builtins and C types publish no signature
@@ -101,9 +119,24 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         if self._pass_extra_kwargs and extra_kwargs:
             kwargs = {**kwargs, **extra_kwargs}
         try:
-            result = self.func(*args, **kwargs)
-            if self.is_coroutine or inspect.isawaitable(result):
-                result = await result
+            if self.is_coroutine:
+                result = await self.func(*args, **kwargs)
+            else:
+                if self._executor is not None:
+                    call = functools.partial(self.func, *args, **kwargs)
+                    result = await asyncio.get_running_loop().run_in_executor(self._executor, call)
+                else:
+                    started = time.perf_counter()
+                    result = self.func(*args, **kwargs)
+                    held = time.perf_counter() - started
+                    if self._slow_call_threshold is not None and held > self._slow_call_threshold:
+                        logger.warning(
+                            'Sync method %r held the event loop for %.0f ms; consider an executor',
+                            self.name,
+                            held * 1000,
+                        )
+                if inspect.isawaitable(result):  # a sync function may hand back an awaitable
+                    result = await result
         except TypeError as exc:
             if self._is_bad_call(exc, args, kwargs):
                 raise InvalidParams() from exc
@@ -129,10 +162,3 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         # No signature (a C callable): an error raised by the call itself has no deeper frame.
         traceback = exc.__traceback__
         return traceback is not None and traceback.tb_next is None
-
-
-def as_method(method: BaseJSONRPCMethod | Callable[..., Any]) -> BaseJSONRPCMethod:
-    """Wrap a plain callable in :class:`JSONRPCMethod`; pass a method object through."""
-    if isinstance(method, BaseJSONRPCMethod):
-        return method
-    return JSONRPCMethod(method)

@@ -1,15 +1,21 @@
 """Layer 1: JSON-RPC 2.0 messages (requests, responses, batches), free of aiohttp and asyncio.
 
-``BaseJSONRPCMethod`` and ``JSONRPCMethod`` are re-exported here because aiohttp-rpc 2.0.0 code imports them
-from ``aiohttp_rpc.protocol``; they live in :mod:`aiohttp_rpc.methods`, which depends on nothing here.
+``BaseJSONRPCMethod`` and ``JSONRPCMethod`` are also reachable here because aiohttp-rpc 2.0.0 code imports them
+from ``aiohttp_rpc.protocol``. They live in :mod:`aiohttp_rpc.methods` (layer 2, which uses asyncio), so they
+are loaded on first access, keeping this layer itself free of asyncio.
 """
 
 from __future__ import annotations
 
-from ..methods.method import BaseJSONRPCMethod, JSONRPCMethod
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .request import JSONRPCBatchRequest, JSONRPCRequest
 from .response import JSONRPCBatchResponse, JSONRPCResponse
 from .results import JSONRPCDuplicatedResults, JSONRPCUnlinkedResults
+
+if TYPE_CHECKING:
+    from ..methods.method import BaseJSONRPCMethod, JSONRPCMethod
 
 __all__ = (
     'BaseJSONRPCMethod',
@@ -21,3 +27,11 @@ __all__ = (
     'JSONRPCResponse',
     'JSONRPCUnlinkedResults',
 )
+
+_FROM_METHODS = frozenset({'BaseJSONRPCMethod', 'JSONRPCMethod'})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_METHODS:
+        return getattr(importlib.import_module('aiohttp_rpc.methods.method'), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

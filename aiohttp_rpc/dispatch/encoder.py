@@ -1,0 +1,145 @@
+"""Turning replies into bytes: strict JSON, one bad reply never spoils its batch, size limits.
+
+The fast path is one ``dumps`` of the whole output. Only when that fails, or the result is too large, or it
+may hold a non-finite float, is each reply encoded on its own, so that:
+
+* a reply that cannot be serialized (an unknown object, ``NaN``/``Infinity``) becomes Internal error
+  (-32603) for that call alone;
+* a reply larger than ``max_response_size`` becomes Response too large (-32003);
+* once a batch's replies add up to more than ``max_batch_response_size``, the remaining replies become
+  -32003 as well.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InternalError, ResponseTooLarge
+from ..protocol.response import JSONRPCResponse
+
+if TYPE_CHECKING:
+    from ..serialization import JSONCodec
+
+__all__ = ('DEFAULT_MAX_BATCH_RESPONSE_SIZE', 'DEFAULT_MAX_RESPONSE_SIZE', 'ReplyEncoder')
+
+logger = logging.getLogger('aiohttp_rpc.dispatch')
+
+DEFAULT_MAX_RESPONSE_SIZE = 10 * 1024 * 1024
+"""Bytes one reply may take (10 MiB)."""
+
+DEFAULT_MAX_BATCH_RESPONSE_SIZE = 25_000_000
+"""Bytes a whole batch reply may take (25 MB)."""
+
+_ENCODE_ERRORS = (TypeError, ValueError, RecursionError, OverflowError)
+
+
+class _NonFiniteFloat(ValueError):
+    pass
+
+
+_INFINITY = float('inf')
+_SCALARS = (str, int, bool, type(None))
+
+
+def _check_finite(value: Any, depth: int = 0) -> None:
+    """Raise if ``value`` holds NaN or an infinity (serializers write those as ``null`` or invalid JSON).
+
+    Runs only when the serialized output could hide one, and skips scalars cheaply.
+    """
+    cls = type(value)
+    if cls is float:
+        if value != value or value == _INFINITY or value == -_INFINITY:
+            raise _NonFiniteFloat(value)
+        return
+    if depth > 256:
+        return
+    if cls is dict:
+        items = value.values()
+    elif cls is list or cls is tuple:
+        items = value
+    elif isinstance(value, float):
+        _check_finite(float(value))
+        return
+    else:
+        return
+    for item in items:
+        if type(item) not in _SCALARS:
+            _check_finite(item, depth + 1)
+
+
+class ReplyEncoder:
+    """Serializes a dispatcher's output under the rules above.
+
+    Args:
+        codec: the JSON codec.
+        max_response_size: bytes per reply, ``None`` for no limit.
+        max_batch_response_size: bytes per batch reply, ``None`` for no limit.
+    """
+
+    def __init__(
+        self,
+        codec: JSONCodec,
+        *,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+    ) -> None:
+        self._codec = codec
+        self._max_response_size = max_response_size
+        self._max_batch_response_size = max_batch_response_size
+        # What a serializer writes for a non-finite float: orjson writes null, json.dumps writes NaN/Infinity.
+        self._suspects = (b'null',) if codec.is_default else (b'NaN', b'Infinity')
+
+    def encode(self, output: Any) -> bytes:
+        """Serialize a reply (dict) or batch reply (list of dicts)."""
+        try:
+            data = self._codec.dumps(output)
+        except _ENCODE_ERRORS:
+            pass
+        else:
+            limit = self._max_response_size
+            if (limit is None or len(data) <= limit) and not self._may_be_non_finite(data, output):
+                return data
+        if isinstance(output, list):
+            return self._encode_batch(output)
+        return self._encode_reply(output)
+
+    def _may_be_non_finite(self, data: bytes, output: Any) -> bool:
+        for suspect in self._suspects:
+            if suspect in data:
+                break
+        else:
+            return False
+        try:
+            _check_finite(output)
+        except _NonFiniteFloat:
+            return True
+        return False
+
+    def _encode_batch(self, replies: list[dict[str, Any]]) -> bytes:
+        limit = self._max_batch_response_size
+        parts: list[bytes] = []
+        total = 2  # the brackets
+        for reply in replies:
+            part = self._encode_reply(reply)
+            if limit is not None and total + len(part) + 1 > limit:
+                part = self._error_reply(reply, ResponseTooLarge())
+            total += len(part) + 1
+            parts.append(part)
+        return b'[' + b','.join(parts) + b']'
+
+    def _encode_reply(self, reply: dict[str, Any]) -> bytes:
+        try:
+            _check_finite(reply)
+            data = self._codec.dumps(reply)
+        except _ENCODE_ERRORS:
+            logger.error('Cannot serialize the reply to id=%r', reply.get('id'), exc_info=True)
+            return self._error_reply(reply, InternalError())
+        if self._max_response_size is not None and len(data) > self._max_response_size:
+            logger.warning('Reply to id=%r is %d bytes, over the limit', reply.get('id'), len(data))
+            return self._error_reply(reply, ResponseTooLarge())
+        return data
+
+    def _error_reply(self, reply: dict[str, Any], error: Exception) -> bytes:
+        assert isinstance(error, (InternalError, ResponseTooLarge))
+        return self._codec.dumps(JSONRPCResponse(id=reply.get('id'), error=error).dump())
