@@ -299,3 +299,19 @@ async def test_without_exception_middleware_a_jsonrpc_error_from_a_middleware_is
         'error': {'code': -32602, 'message': 'Invalid params', 'data': {'details': 'denied by middleware'}},
     }
     assert not [record for record in caplog.records if record.exc_info]
+
+
+async def test_logging_middleware_cuts_long_bodies(
+    rpc_server_factory: Any, rpc_call: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def echo(text: str) -> str:
+        return text
+
+    caplog.set_level(logging.DEBUG, logger='aiohttp_rpc.middlewares')
+    url = await rpc_server_factory(echo, middlewares=[logging_middleware, *DEFAULT_MIDDLEWARES])
+    assert await rpc_call(url, 'echo', ['x' * 5000]) == result('x' * 5000)
+    messages = [record.getMessage() for record in caplog.records if record.name == 'aiohttp_rpc.middlewares']
+    assert len(messages) == 2
+    for message in messages:
+        assert len(message) < 256 + 60
+        assert message.endswith(' characters)')

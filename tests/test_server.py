@@ -445,11 +445,11 @@ async def test_request_charset(
 
 async def test_reply_headers(rpc_server_factory: Any, http_session: Any) -> None:
     url = await rpc_server_factory(ping)
-    async with http_session.post(url, data=b'{"jsonrpc": "2.0", "method": "ping", "id": 1}') as response:
+    async with http_session.post(url, data=b'{"jsonrpc": "2.0", "method": "ping", "id": 1}', headers=JSON) as response:
         assert response.status == 200
         assert response.content_type == 'application/json'
         assert response.charset == 'utf-8'
-    async with http_session.post(url, data=b'{"jsonrpc": "2.0", "method": "ping"}') as response:
+    async with http_session.post(url, data=b'{"jsonrpc": "2.0", "method": "ping"}', headers=JSON) as response:
         assert response.status == 204
         assert await response.read() == b''
 
@@ -477,6 +477,7 @@ async def test_get_is_refused_by_the_handler(aiohttp_server: Any, post_raw: Any)
 
 
 PING = b'{"jsonrpc": "2.0", "method": "ping", "id": 1}'
+JSON = {'Content-Type': 'application/json'}
 GOOD_ORIGIN = 'https://app.example.com'
 
 
@@ -493,7 +494,7 @@ async def test_allowed_origins(
     rpc_server_factory: Any, http_session: Any, allowed: Any, headers: dict[str, str], expected_status: int
 ) -> None:
     url = await rpc_server_factory(ping, allowed_origins=allowed)
-    async with http_session.post(url, data=PING, headers=headers) as response:
+    async with http_session.post(url, data=PING, headers={**JSON, **headers}) as response:
         assert response.status == expected_status
         if expected_status == 200:
             assert await response.json() == result('pong')
@@ -512,11 +513,13 @@ async def test_check_origins_middleware(rpc_server_factory: Any, http_session: A
     notification = b'{"jsonrpc": "2.0", "method": "ping"}'
 
     for body in (PING, batch, notification):
-        async with http_session.post(url, data=body, headers={'Origin': 'https://evil.example.com'}) as response:
+        async with http_session.post(
+            url, data=body, headers={**JSON, 'Origin': 'https://evil.example.com'}
+        ) as response:
             assert response.status == 403
             assert await response.text() == 'Origin not allowed.'
 
-    async with http_session.post(url, data=PING, headers={'Origin': GOOD_ORIGIN}) as response:
+    async with http_session.post(url, data=PING, headers={**JSON, 'Origin': GOOD_ORIGIN}) as response:
         assert response.status == 200
         assert await response.json() == result('pong')
 

@@ -11,7 +11,7 @@ from ..errors import DEFAULT_KNOWN_ERRORS_MAP, JSONRPCError
 from ..serialization import json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType
 from .base import BaseJSONRPCClient
-from .transports.http import HTTPTransport
+from .transports.http import DEFAULT_MAX_RESPONSE_SIZE, HTTPTransport
 
 __all__ = ('JSONRPCClient',)
 
@@ -23,6 +23,7 @@ class JSONRPCClient(BaseJSONRPCClient):
         url: the endpoint, e.g. ``'http://127.0.0.1:8080/rpc'``.
         session: an ``aiohttp.ClientSession`` to use; it is never closed by the client.
         json_serialize, json_deserialize, error_map: see :class:`BaseJSONRPCClient`.
+        max_response_size: bytes a reply may take (10 MiB); a larger one raises ``ReplyTooLargeError``.
         **request_kwargs: passed to ``aiohttp.ClientSession(...)`` when the client creates its own session
             (``timeout`` defaults to 30 s total).
 
@@ -47,12 +48,19 @@ class JSONRPCClient(BaseJSONRPCClient):
         json_serialize: JSONEncoderType = json_serialize,
         json_deserialize: JSONDecoderType = json_deserialize,
         error_map: Mapping[int, type[JSONRPCError]] = DEFAULT_KNOWN_ERRORS_MAP,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         **request_kwargs: Any,
     ) -> None:
         super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
         self.url = url
         self.request_kwargs = request_kwargs
-        self.transport = HTTPTransport(url, codec=self._codec, session=session, session_kwargs=request_kwargs)
+        self.transport = HTTPTransport(
+            url,
+            codec=self._codec,
+            session=session,
+            session_kwargs=request_kwargs,
+            max_response_size=max_response_size,
+        )
 
     @property
     def session(self) -> aiohttp.ClientSession | None:

@@ -30,6 +30,9 @@ __all__ = (
     'get_peer',
 )
 
+DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
+"""Bytes a message from the server may take (10 MiB); a larger one closes the socket (1009)."""
+
 PEER_KEY = 'rpc_peer'
 """The ``request.context`` key of the :class:`WSPeer` (or client) a WebSocket request came from."""
 
@@ -121,7 +124,8 @@ class WSJSONRPCClient(BaseJSONRPCClient):
         reconnect: ``True`` (default :class:`ReconnectPolicy`) or a policy to reconnect after a drop; calls made
             meanwhile wait for the new socket up to their timeout.
         max_in_flight: server requests answered at once before reading pauses.
-        **ws_connect_kwargs: passed to ``aiohttp.ClientSession.ws_connect``.
+        **ws_connect_kwargs: passed to ``aiohttp.ClientSession.ws_connect`` (``max_msg_size`` defaults to
+            10 MiB: a larger message closes the socket and pending calls fail with ``TransportError``).
 
     Example::
 
@@ -160,6 +164,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
         self.dispatcher.add_methods(methods)
         if connection_check_interval is not None:
             ws_connect_kwargs.setdefault('heartbeat', connection_check_interval)
+        ws_connect_kwargs.setdefault('max_msg_size', DEFAULT_MAX_MESSAGE_SIZE)
         self.ws_connect_kwargs = ws_connect_kwargs
         policy = ReconnectPolicy() if reconnect is True else (reconnect or None)
         self.transport = WSTransport(

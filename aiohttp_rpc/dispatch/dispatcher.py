@@ -32,7 +32,13 @@ from .eager import DeadlineExceeded, finish_within, run_all
 from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
 from .middleware import build_chain
 
-__all__ = ('DEFAULT_BATCH_CONCURRENCY', 'DEFAULT_CALL_TIMEOUT', 'DEFAULT_MAX_BATCH', 'Dispatcher')
+__all__ = (
+    'DEFAULT_BATCH_CONCURRENCY',
+    'DEFAULT_CALL_TIMEOUT',
+    'DEFAULT_MAX_BATCH',
+    'DEFAULT_MAX_METHOD_LENGTH',
+    'Dispatcher',
+)
 
 logger = logging.getLogger('aiohttp_rpc.dispatch')
 
@@ -42,11 +48,15 @@ DEFAULT_MAX_BATCH = 1000
 DEFAULT_BATCH_CONCURRENCY = 100
 """Members of one batch that may wait at the same time."""
 
+DEFAULT_MAX_METHOD_LENGTH = 2048
+"""Characters a method name may have."""
+
 DEFAULT_CALL_TIMEOUT = 30.0
 """Seconds one call may run before it is cancelled and answered with -32002."""
 _NOT_AN_OBJECT = {'details': 'Data must be a dict.'}
 _NOT_A_MESSAGE = {'details': 'Data must be a dict or a list.'}
 _BATCH_TOO_LARGE = {'details': 'Batch too large.'}
+_METHOD_TOO_LONG = {'details': 'Method name too long.'}
 
 
 class Dispatcher:
@@ -62,6 +72,7 @@ class Dispatcher:
         call_timeout: seconds a call may run (30); then it is cancelled and answered with -32002.
         max_response_size: bytes one reply may take (10 MiB); a larger one is answered with -32003.
         max_batch_response_size: bytes a batch reply may take (25 MB); members past it get -32003.
+        max_method_length: characters a method name may have (2048); a longer one gets -32600.
         sync_executor: run sync methods added as plain callables in this ``concurrent.futures.Executor``
             instead of on the event loop (``None``: inline, as in 2.0).
 
@@ -87,6 +98,7 @@ class Dispatcher:
         call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+        max_method_length: int | None = DEFAULT_MAX_METHOD_LENGTH,
         sync_executor: Executor | None = None,
     ) -> None:
         self.sync_executor = sync_executor
@@ -101,6 +113,7 @@ class Dispatcher:
         self._max_batch = max_batch
         self._batch_concurrency = batch_concurrency
         self._call_timeout = call_timeout
+        self._max_method_length = max_method_length
         self._encoder = ReplyEncoder(
             self._codec, max_response_size=max_response_size, max_batch_response_size=max_batch_response_size
         )
@@ -213,6 +226,8 @@ class Dispatcher:
         except JSONRPCError as exc:
             request_id = data.get('id')
             return JSONRPCResponse(id=request_id if is_valid_id(request_id) else None, error=exc)
+        if self._max_method_length is not None and len(request.method) > self._max_method_length:
+            return JSONRPCResponse(id=request.id, error=InvalidRequest(data=_METHOD_TOO_LONG))
         coro = self._chain(request)
         try:
             # Driven by hand: a call that completes without waiting (most do) needs no timeout timer.

@@ -77,19 +77,31 @@ async def inject_request_middleware(request: JSONRPCRequest, handler: SingleRequ
     return await handler(request)
 
 
+LOG_BODY_LIMIT = 256
+"""Characters of a message body a log line shows."""
+
+
 async def logging_middleware(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
-    """Log each request and its response at DEBUG on the ``aiohttp_rpc.middlewares`` logger.
+    """Log each request and its response at DEBUG on the ``aiohttp_rpc.middlewares`` logger, bodies cut to
+    :data:`LOG_BODY_LIMIT` characters.
 
     Nothing is formatted when DEBUG is off for that logger.
     """
     if not logger.isEnabledFor(logging.DEBUG):
         return await handler(request)
     raw_request = request.dump()
-    logger.debug('JSON-RPC request %r', raw_request, extra={'request': raw_request})
+    logger.debug('JSON-RPC request %s', _excerpt(raw_request), extra={'request': raw_request})
     response = await handler(request)
     raw_response = response.dump()
-    logger.debug('JSON-RPC response %r', raw_response, extra={'request': raw_request, 'response': raw_response})
+    logger.debug(
+        'JSON-RPC response %s', _excerpt(raw_response), extra={'request': raw_request, 'response': raw_response}
+    )
     return response
+
+
+def _excerpt(message: object) -> str:
+    text = repr(message)
+    return text if len(text) <= LOG_BODY_LIMIT else f'{text[:LOG_BODY_LIMIT]}... ({len(text)} characters)'
 
 
 DEFAULT_MIDDLEWARES: tuple[MiddlewareType, ...] = (exception_middleware, inject_request_middleware)

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Container
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
+from ..dispatch.eager import DeadlineExceeded, deadline
 from ..dispatch.middleware import DEFAULT_MIDDLEWARES
 from ..errors import RequestRejected
 from .base import BaseJSONRPCServer
-from .origins import ORIGIN_NOT_ALLOWED, origin_allowed
 
-__all__ = ('JSONRPCServer', 'rpc_server')
+__all__ = (
+    'DEFAULT_BODY_TIMEOUT',
+    'DEFAULT_CONTENT_TYPES',
+    'DEFAULT_MAX_BODY_SIZE',
+    'JSONRPCServer',
+    'rpc_server',
+)
 
 logger = logging.getLogger('aiohttp_rpc.server')
+
+DEFAULT_CONTENT_TYPES = frozenset({'application/json', 'application/json-rpc', 'application/jsonrequest'})
+"""Content types a POST may declare. Anything else gets 415, which closes CSRF through "simple" requests."""
+
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+"""Bytes a request body may take (1 MiB, as aiohttp's ``client_max_size``); more gets 413."""
+
+DEFAULT_BODY_TIMEOUT = 30.0
+"""Seconds reading a request body may take; a slower body gets 408."""
 
 _UTF8 = frozenset({'utf-8', 'utf8'})
 _NO_CONTENT = 204
@@ -25,10 +40,14 @@ class JSONRPCServer(BaseJSONRPCServer):
     """A JSON-RPC server answering HTTP POST requests; mount :meth:`handle_http_request` on a route.
 
     Args:
-        allowed_origins: if given, requests whose ``Origin`` header is not in it get HTTP 403 before the body
-            is read (include ``None`` to admit requests without the header).
+        allowed_origins: if given, requests whose ``Origin`` is not in it get HTTP 403 before the body is
+            read (include ``None`` to admit requests without the header).
+        allowed_hosts: if given, requests whose ``Host`` is not in it get HTTP 403.
+        content_types: media types a POST may declare (415 otherwise); ``None`` accepts any, as 2.0 did.
+        max_body_size: bytes a body may take (413 beyond); ``None`` leaves only aiohttp's own limit.
+        body_timeout: seconds to receive the body (408 beyond); ``None`` waits as long as aiohttp does.
         **kwargs: see :class:`~aiohttp_rpc.dispatch.Dispatcher`: ``json_serialize``, ``json_deserialize``,
-            ``middlewares``, ``methods``, ``max_batch``.
+            ``middlewares``, ``methods``, ``max_batch`` and the other limits.
 
     Example::
 
@@ -38,25 +57,38 @@ class JSONRPCServer(BaseJSONRPCServer):
         app.router.add_post('/rpc', server.handle_http_request)
     """
 
-    allowed_origins: Container[str | None] | None
-
-    def __init__(self, *args: Any, allowed_origins: Container[str | None] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        content_types: Iterable[str] | None = DEFAULT_CONTENT_TYPES,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.allowed_origins = allowed_origins
+        self.content_types = None if content_types is None else frozenset(t.lower() for t in content_types)
+        self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
 
     async def handle_http_request(self, http_request: web.Request) -> web.StreamResponse:
         """Answer one HTTP request: 200 with the JSON reply, 204 when every request was a notification.
 
         Raises:
-            web.HTTPMethodNotAllowed: the method is not POST.
-            web.HTTPForbidden: the ``Origin`` is not allowed.
+            web.HTTPException: 405 (not POST), 403 (host or origin), 415 (content type), 413 (body too
+                large), 408 (body too slow).
         """
         if http_request.method != 'POST':
             raise web.HTTPMethodNotAllowed(method=http_request.method, allowed_methods=('POST',))
-        if self.allowed_origins is not None and not origin_allowed(http_request, self.allowed_origins):
-            raise web.HTTPForbidden(reason=ORIGIN_NOT_ALLOWED)
+        self.check_access(http_request)
+        if self.content_types is not None and http_request.content_type not in self.content_types:
+            raise web.HTTPUnsupportedMediaType(
+                text=f'Send JSON-RPC as one of: {", ".join(sorted(self.content_types))}.'
+            )
 
-        body = await http_request.read()
+        try:
+            body = await deadline(self._read_body(http_request), self.body_timeout)
+        except DeadlineExceeded:
+            raise web.HTTPRequestTimeout(text='The request body was not received in time.') from None
         charset = http_request.charset
         message = body if charset is None or charset.lower() in _UTF8 else _decode(body, charset)
         if message is None:
@@ -69,6 +101,22 @@ class JSONRPCServer(BaseJSONRPCServer):
         if output is None:
             return web.Response(status=_NO_CONTENT)
         return web.Response(body=output, content_type='application/json', charset='utf-8')
+
+    async def _read_body(self, http_request: web.Request) -> bytes:
+        limit = self.max_body_size
+        length = http_request.content_length
+        if limit is None or (length is not None and length <= limit):
+            return await http_request.read()  # aiohttp's client_max_size applies as well
+        if length is not None:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
+        chunks: list[bytes] = []  # chunked transfer encoding: count as it arrives
+        size = 0
+        async for chunk in http_request.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+            chunks.append(chunk)
+        return b''.join(chunks)
 
 
 def _decode(body: bytes, charset: str) -> str | None:

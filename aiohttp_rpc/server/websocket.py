@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMessage, web
@@ -19,7 +19,7 @@ from ..client.transports.ws_connection import DEFAULT_MAX_IN_FLIGHT, MessageHook
 from ..client.websocket import PEER_KEY, WSPeer
 from ..protocol.request import JSONRPCRequest
 from .base import BaseJSONRPCServer
-from .origins import ORIGIN_NOT_ALLOWED, origin_allowed
+from .origins import OriginPolicy
 
 __all__ = ('DEFAULT_WS_RESPONSE_KWARGS', 'WSJSONRPCServer', 'WSJSONResponseHandler')
 
@@ -39,7 +39,11 @@ class WSJSONRPCServer(BaseJSONRPCServer):
     """A JSON-RPC server over WebSocket; mount :meth:`handle_http_request` on a GET route.
 
     Args:
-        allowed_origins: if given, upgrades whose ``Origin`` is not in it get HTTP 403.
+        allowed_origins: accepted ``Origin`` values (``None`` in it admits clients that send none), or
+            ``'*'`` for any. Not given: pages on this same origin or on ``localhost``/``127.0.0.1``, and clients
+            without an ``Origin``; other sites get 403 before the upgrade (no cross-site WebSocket hijacking).
+        allowed_hosts: accepted ``Host`` values; others get 403.
+        max_ws_connections: the most connections at once; more get 429 at the handshake. ``None``: no limit.
         json_response_handler: 2.0 hook for replies that match no call the server made.
         ws_response_cls: the ``WebSocketResponse`` class to use.
         ws_response_kwargs: options for it, over :data:`DEFAULT_WS_RESPONSE_KWARGS` (1 MiB messages, 30 s
@@ -59,19 +63,21 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         app.on_shutdown.append(server.on_shutdown)
     """
 
+    default_origin_policy = OriginPolicy(None)
+
     def __init__(
         self,
         *args: Any,
-        allowed_origins: Container[str | None] | None = None,
         json_response_handler: WSJSONResponseHandler | None = None,
         ws_response_cls: type[web.WebSocketResponse] = web.WebSocketResponse,
         ws_response_kwargs: Mapping[str, Any] | None = None,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         peer_timeout: float | None = 60,
+        max_ws_connections: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.allowed_origins = allowed_origins
+        self.max_ws_connections = max_ws_connections
         self.ws_response_cls = ws_response_cls
         self.ws_response_kwargs = {**DEFAULT_WS_RESPONSE_KWARGS, **(ws_response_kwargs or {})}
         self.peers: set[WSPeer] = set()
@@ -84,14 +90,14 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         """Upgrade to WebSocket and serve JSON-RPC on it until either side closes.
 
         Raises:
-            web.HTTPMethodNotAllowed: not a WebSocket upgrade.
-            web.HTTPForbidden: the ``Origin`` is not allowed.
+            web.HTTPException: 405 (not a WebSocket upgrade), 403 (host or origin), 429 (too many connections).
         """
         ws = self.ws_response_cls(**self.ws_response_kwargs)
         if not ws.can_prepare(http_request).ok:
             raise web.HTTPMethodNotAllowed(method=http_request.method, allowed_methods=('GET',))
-        if self.allowed_origins is not None and not origin_allowed(http_request, self.allowed_origins):
-            raise web.HTTPForbidden(reason=ORIGIN_NOT_ALLOWED)
+        self.check_access(http_request)
+        if self.max_ws_connections is not None and len(self.peers) >= self.max_ws_connections:
+            raise web.HTTPTooManyRequests(text='Too many WebSocket connections.')
         await ws.prepare(http_request)
 
         connection = WSConnection(

@@ -8,11 +8,21 @@ from typing import Any
 
 import aiohttp
 
-from ...errors import EmptyResponse, HTTPStatusError, ParseError, RequestTimeoutError, TransportError
+from ...errors import (
+    EmptyResponse,
+    HTTPStatusError,
+    ParseError,
+    ReplyTooLargeError,
+    RequestTimeoutError,
+    TransportError,
+)
 from ...serialization import JSONCodec
 from ...typedefs import JSONRPCIDType
 
-__all__ = ('DEFAULT_TIMEOUT', 'HTTPTransport')
+__all__ = ('DEFAULT_MAX_RESPONSE_SIZE', 'DEFAULT_TIMEOUT', 'HTTPTransport')
+
+DEFAULT_MAX_RESPONSE_SIZE = 10 * 1024 * 1024
+"""Bytes a reply may take (10 MiB)."""
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30)
 """Used for sessions this transport creates, unless ``timeout=`` is given."""
@@ -29,6 +39,8 @@ class HTTPTransport:
         codec: decodes replies.
         session: an outer session to use; it is never closed here.
         session_kwargs: arguments for the ``aiohttp.ClientSession`` created when no session is given.
+        max_response_size: bytes a reply may take (:class:`~aiohttp_rpc.errors.ReplyTooLargeError` beyond);
+            ``None`` for no limit.
     """
 
     def __init__(
@@ -38,8 +50,10 @@ class HTTPTransport:
         codec: JSONCodec,
         session: aiohttp.ClientSession | None = None,
         session_kwargs: Mapping[str, Any] | None = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         self.url = url
+        self.max_response_size = max_response_size
         self.session = session
         self._codec = codec
         self._owns_session = session is None
@@ -69,7 +83,7 @@ class HTTPTransport:
         headers = _JSON_HEADERS if headers is None else {**_JSON_HEADERS, **headers}
         try:
             async with self.session.post(self.url, data=payload, headers=headers, **kwargs) as http_response:
-                body = await http_response.read()
+                body = await self._read(http_response)
         except asyncio.TimeoutError as exc:  # before ClientError: ServerTimeoutError is both
             raise RequestTimeoutError(data={'details': f'No reply from {self.url} in time.'}) from exc
         except aiohttp.ClientError as exc:
@@ -93,3 +107,19 @@ class HTTPTransport:
                 raise ParseError(data={'details': 'Invalid JSON'}) from exc
             excerpt = body[:_BODY_EXCERPT].decode('utf-8', errors='replace')
             raise HTTPStatusError(data={'status': status, 'message': http_response.reason, 'body': excerpt}) from exc
+
+    async def _read(self, http_response: aiohttp.ClientResponse) -> bytes:
+        limit = self.max_response_size
+        length = http_response.content_length
+        if limit is None or (length is not None and length <= limit):
+            return await http_response.read()
+        if length is not None:
+            raise ReplyTooLargeError(data={'details': f'The reply has {length} bytes; the limit is {limit}.'})
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in http_response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise ReplyTooLargeError(data={'details': f'The reply is over the limit of {limit} bytes.'})
+            chunks.append(chunk)
+        return b''.join(chunks)
