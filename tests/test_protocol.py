@@ -22,7 +22,7 @@ from aiohttp_rpc import (
     utils,
 )
 from aiohttp_rpc.constants import NOTHING, VERSION_2_0
-from aiohttp_rpc.methods import JSONRPCMethod, add_method
+from aiohttp_rpc.methods import BaseJSONRPCMethod, JSONRPCMethod, add_method
 from aiohttp_rpc.serialization import JSONCodec
 
 # -- constants ------------------------------------------------------------------------------------------------
@@ -573,7 +573,7 @@ def test_request_rejected() -> None:
 
 
 def test_add_method_wraps_callables_and_repr() -> None:
-    methods: dict[str, aiohttp_rpc.BaseJSONRPCMethod] = {}
+    methods: dict[str, BaseJSONRPCMethod] = {}
     method = JSONRPCMethod(len)
     assert add_method(methods, method) is method
     wrapped = add_method(methods, sorted)
