@@ -11,7 +11,7 @@ from .client.transports.websocket import ReconnectPolicy
 from .client.websocket import WSPeer, get_peer
 from .decorators import rpc_method
 from .dispatch import Dispatcher
-from .methods import BaseJSONRPCMethod, JSONRPCMethod
+from .methods import BaseJSONRPCMethod, JSONRPCMethod, MethodGroup
 from .protocol import (
     JSONRPCBatchRequest,
     JSONRPCBatchResponse,
@@ -21,6 +21,7 @@ from .protocol import (
     JSONRPCUnlinkedResults,
 )
 from .server import BaseJSONRPCServer, JSONRPCServer, WSJSONRPCServer, rpc_server
+from .server.guards import require_bearer_token, require_client_address, require_header, require_host
 
 __version__ = '2.1.0.dev0'
 
@@ -38,6 +39,7 @@ __all__ = (
     'JSONRPCResponse',
     'JSONRPCServer',
     'JSONRPCUnlinkedResults',
+    'MethodGroup',
     'ReconnectPolicy',
     'WSJSONRPCClient',
     'WSJSONRPCServer',
@@ -50,6 +52,10 @@ __all__ = (
     'get_peer',
     'middlewares',
     'protocol',
+    'require_bearer_token',
+    'require_client_address',
+    'require_header',
+    'require_host',
     'rpc_method',
     'rpc_server',
     'server',

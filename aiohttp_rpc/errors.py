@@ -11,6 +11,7 @@ The tree::
     |   |-- InvalidParams         -32602   wrong arity, unknown keyword, bad params
     |   |-- InternalError         -32603   the method failed; details stay in the server log
     |   |-- ServerError           -32000   generic implementation-defined server error
+    |   |   |-- AccessDenied      -32001   a guard refused the call; the method did not run
     |   |   |-- CallTimeout       -32002   the call ran past the server's call_timeout and was cancelled
     |   |   `-- ResponseTooLarge  -32003   the reply was larger than the server's max_response_size
     |   `-- your subclasses       any code of yours, mapped back through ``error_map``
@@ -46,6 +47,7 @@ from typing import Any
 
 __all__ = (
     'DEFAULT_KNOWN_ERRORS',
+    'AccessDenied',
     'DEFAULT_KNOWN_ERRORS_MAP',
     'CallTimeout',
     'LOCAL_ERRORS',
@@ -123,6 +125,14 @@ class ServerError(JSONRPCError):
 
     code = -32000
     message = 'Server error.'
+
+
+class AccessDenied(ServerError):
+    """Raised when a guard refuses a call (bad token, wrong host, address not allowed); the method does not
+    run (-32001)."""
+
+    code = -32001
+    message = 'Access denied'
 
 
 class CallTimeout(ServerError):

@@ -133,10 +133,15 @@ AIOHTTP_RPC_2_0_NAMES = {
 
 OUR_NAMES = {
     'Dispatcher',
+    'MethodGroup',
     'ReconnectPolicy',
     'WSPeer',
     '__version__',
     'get_peer',
+    'require_bearer_token',
+    'require_client_address',
+    'require_header',
+    'require_host',
 }
 
 

@@ -11,7 +11,10 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..methods.group import MethodGroup
 
 from ..errors import (
     CallTimeout,
@@ -22,15 +25,18 @@ from ..errors import (
     ParseError,
     RequestRejected,
 )
-from ..methods.method import BaseJSONRPCMethod, JSONRPCMethod
-from ..methods.registry import MethodDescription, MethodMap, add_method
+from ..methods.method import CONTEXT_KEY, BaseJSONRPCMethod, Guard
+from ..methods.registry import MethodDescription, MethodMap
 from ..protocol.request import JSONRPCRequest, is_valid_id
 from ..protocol.response import JSONRPCResponse
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
+from .context import ContextFactory, ContextProvider
 from .eager import DeadlineExceeded, finish_within, run_all
 from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
 from .middleware import build_chain
+from .routes import Routes
+from .scope import guard_middleware
 
 __all__ = (
     'DEFAULT_BATCH_CONCURRENCY',
@@ -75,6 +81,14 @@ class Dispatcher:
         max_method_length: characters a method name may have (2048); a longer one gets -32600.
         sync_executor: run sync methods added as plain callables in this ``concurrent.futures.Executor``
             instead of on the event loop (``None``: inline, as in 2.0).
+        validate_params: check params against each method's type annotations (pydantic, the ``typed``
+            extra); a method's own ``JSONRPCMethod(validate=...)`` wins. Off by default, as in 2.0.
+        context_factory: ``factory(http_request) -> context`` (sync or async), called at most once per
+            message and only when the method called declares a context parameter (annotated with
+            ``context_type``, or named ``rpc_context``).
+        context_type: the type methods annotate to receive the context; by default the factory's return
+            annotation.
+        guards: checks run before every method (after the middlewares); see :class:`~aiohttp_rpc.JSONRPCMethod`.
 
     Every limit is disabled by ``None``.
 
@@ -100,13 +114,23 @@ class Dispatcher:
         max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
         max_method_length: int | None = DEFAULT_MAX_METHOD_LENGTH,
         sync_executor: Executor | None = None,
+        validate_params: bool = False,
+        context_factory: ContextFactory | None = None,
+        context_type: Any = None,
+        guards: Iterable[Guard] = (),
     ) -> None:
         self.sync_executor = sync_executor
-        self.methods = {} if methods is None else methods
-        for name, method in self.methods.items():  # plain callables given in the mapping get wrapped once
-            if not isinstance(method, BaseJSONRPCMethod):
-                self.methods[name] = JSONRPCMethod(method, name=name, executor=sync_executor)
+        self._context = ContextProvider(context_factory, context_type)
+        self._routes = Routes(
+            methods,
+            invoke=self._invoke,
+            executor=sync_executor,
+            validate=validate_params,
+            context_type=self._context.context_type,
+        )
+        self.methods = self._routes.methods
         self.middlewares = tuple(middlewares)
+        self.guards = tuple(guards)
         self._json_serialize = json_serialize
         self._json_deserialize = json_deserialize
         self._codec = JSONCodec(json_serialize, json_deserialize)
@@ -117,7 +141,8 @@ class Dispatcher:
         self._encoder = ReplyEncoder(
             self._codec, max_response_size=max_response_size, max_batch_response_size=max_batch_response_size
         )
-        self._chain = build_chain(self.middlewares, self._run_method)
+        chain_middlewares = [*self.middlewares, guard_middleware(self.guards)] if self.guards else self.middlewares
+        self._chain = build_chain(chain_middlewares, self._run_method)
         self._parse_error_reply = self._codec.dumps(
             JSONRPCResponse(error=ParseError(data={'details': 'Invalid JSON'})).dump()
         )
@@ -133,17 +158,29 @@ class Dispatcher:
         ``allow_reserved=True`` to serve one (e.g. ``rpc.discover``).
 
         Raises:
-            ServerConfigurationError: the name is taken and ``replace`` is false, or it is reserved.
+            ServerConfigurationError: the name is taken and ``replace`` is false, or it is reserved, or
+                validation was asked for and cannot be set up (pydantic missing, unsupported type).
         """
-        return add_method(
-            self.methods, method, replace=replace, allow_reserved=allow_reserved, executor=self.sync_executor
-        )
+        return self._routes.add(method, replace=replace, allow_reserved=allow_reserved)
 
     def add_methods(
         self, methods: Iterable[MethodDescription], *, replace: bool = False, allow_reserved: bool = False
     ) -> tuple[BaseJSONRPCMethod, ...]:
         """Serve several methods; see :meth:`add_method`."""
         return tuple(self.add_method(method, replace=replace, allow_reserved=allow_reserved) for method in methods)
+
+    def add_group(self, prefix: str, group: MethodGroup, *, replace: bool = False) -> MethodGroup:
+        """Serve ``group``'s methods as ``prefix.name`` (nested groups as ``prefix.sub.name``), with the
+        group's middlewares and guards; methods added to the group later are served too.
+
+        Raises:
+            ServerConfigurationError: a resulting name is taken and ``replace`` is false.
+        """
+        return self._routes.add_group(prefix, group, replace=replace)
+
+    def tags_of(self, name: str) -> tuple[str, ...]:
+        """The prefixes of the groups method ``name`` is served under, outermost first."""
+        return self._routes.tags_of(name)
 
     async def call(
         self,
@@ -260,12 +297,22 @@ class Dispatcher:
         return response
 
     async def _run_method(self, request: JSONRPCRequest) -> JSONRPCResponse:
-        """The innermost handler: look the method up and call it."""
+        """The innermost handler of the server's chain: look the method up and call it (through its scope,
+        when groups or guards wrap it)."""
         method = self.methods.get(request.method)
         if method is None:
             return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=MethodNotFound())
+        scope = self._routes.scopes.get(request.method)
+        if scope is not None and scope.method is method:
+            return await scope.chain(request)
+        return await self._invoke(method, request)
+
+    async def _invoke(self, method: BaseJSONRPCMethod, request: JSONRPCRequest) -> JSONRPCResponse:
+        extra_kwargs = request.extra_kwargs
+        if method.context_param is not None:
+            extra_kwargs = {**extra_kwargs, CONTEXT_KEY: await self._context.get(request)}
         try:
-            result = await method(request.args, request.kwargs, request.extra_kwargs)  # type: ignore[arg-type]
+            result = await method(request.args, request.kwargs, extra_kwargs)  # type: ignore[arg-type]
         except JSONRPCError as exc:
             return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=exc)
         return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, result=result)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from .group import MethodGroup
 from .method import BaseJSONRPCMethod, JSONRPCMethod
+from .params import ParamSpec
 from .registry import MethodDescription, MethodMap, add_method, add_methods
 
 __all__ = (
     'BaseJSONRPCMethod',
     'JSONRPCMethod',
+    'MethodGroup',
     'MethodDescription',
     'MethodMap',
+    'ParamSpec',
     'add_method',
     'add_methods',
 )

@@ -12,18 +12,29 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from ..errors import InvalidParams, ServerConfigurationError
+from ..constants import NOTHING
+from ..errors import InvalidParams, JSONRPCError, ServerConfigurationError
+from .params import ParamSpec, ParamsValidator, read_params, read_return_annotation, type_hints
 
-__all__ = ('DEFAULT_SLOW_CALL_THRESHOLD', 'BaseJSONRPCMethod', 'JSONRPCMethod')
+__all__ = ('CONTEXT_KEY', 'CONTEXT_PARAM', 'DEFAULT_SLOW_CALL_THRESHOLD', 'BaseJSONRPCMethod', 'Guard', 'JSONRPCMethod')
 
 logger = logging.getLogger('aiohttp_rpc.methods')
 
 DEFAULT_SLOW_CALL_THRESHOLD = 0.1
 """Seconds a sync method may hold the event loop before it is logged."""
+
+CONTEXT_PARAM = 'rpc_context'
+"""A method parameter of this name receives the request context."""
+
+CONTEXT_KEY = 'rpc_context'
+"""The ``extra_kwargs`` key the dispatcher puts the request context under."""
+
+Guard = Callable[[Any], 'bool | Awaitable[bool]']
+"""``async def guard(rpc_request) -> bool`` (or sync); may also raise a ``JSONRPCError``."""
 
 PrepareResult = Callable[[Any], Any]
 
@@ -36,6 +47,14 @@ class BaseJSONRPCMethod(abc.ABC):
     """
 
     name: str
+    #: Checks run before the method (see :mod:`aiohttp_rpc.guards`); a failed one answers -32001.
+    guards: tuple[Guard, ...] = ()
+    #: The parameter that receives the request context (see ``context_factory``), if any.
+    context_param: str | None = None
+
+    def configure(self, *, validate: bool, context_type: Any) -> None:  # noqa: B027 - optional hook
+        """Called when the method is registered on a server, with the server's defaults: whether to validate
+        params, and the type of its request context (``None`` without a ``context_factory``)."""
 
     @abc.abstractmethod
     async def __call__(
@@ -67,6 +86,16 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             on the event loop.
         slow_call_threshold: a sync ``func`` run on the event loop that takes longer than this many seconds
             is logged (with its name) as holding up the loop; ``None`` never logs.
+        validate: check params against the type annotations with pydantic (``pip install
+            "aiohttp-rpc[typed]"``) and pass converted values; a failed check answers -32602 listing each
+            problem. ``None`` follows the server's ``validate_params``.
+        guards: checks run before the method: ``async def guard(rpc_request) -> bool`` (or sync, or
+            raising a ``JSONRPCError``); a guard returning false answers -32001 Access denied.
+        errors: the ``JSONRPCError`` classes the method may raise, for the generated documentation.
+        summary, description: documentation; by default the first line and the rest of the docstring.
+
+    A parameter annotated with the server's context type, or named ``rpc_context``, receives the request
+    context (see ``JSONRPCServer(context_factory=...)``) and is not an RPC parameter.
 
     Calling with the wrong number of arguments or an unknown keyword gives
     :class:`~aiohttp_rpc.errors.InvalidParams`; a ``TypeError`` raised *inside* the function is a bug, and
@@ -90,6 +119,11 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         prepare_result: PrepareResult | None = None,
         executor: Executor | None = None,
         slow_call_threshold: float | None = DEFAULT_SLOW_CALL_THRESHOLD,
+        validate: bool | None = None,
+        guards: Iterable[Guard] = (),
+        errors: Iterable[type[JSONRPCError]] = (),
+        summary: str | None = None,
+        description: str | None = None,
     ) -> None:
         if not callable(func):
             raise ServerConfigurationError(data={'details': f'{func!r} is not callable.'})
@@ -109,6 +143,42 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             self._signature: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):  # some builtins and C types publish no signature
             self._signature = None
+        self.guards = tuple(guards)
+        self.errors = tuple(errors)
+        doc_summary, doc_description = _split_docstring(inspect.getdoc(func) if not self.is_class else None)
+        self.summary = doc_summary if summary is None else summary
+        self.description = doc_description if description is None else description
+        self._validate = validate
+        self._validator: ParamsValidator | None = None
+        self.context_param = CONTEXT_PARAM if self._signature and CONTEXT_PARAM in self._signature.parameters else None
+        if validate:
+            self._validator = ParamsValidator(self.name, self.params)
+
+    @property
+    def params(self) -> tuple[ParamSpec, ...]:
+        """The JSON-RPC parameters (injected ``rpc_request`` and context parameters left out)."""
+        hidden = {name for name in (self.context_param, 'rpc_request' if self._pass_extra_kwargs else None) if name}
+        return read_params(self.func, hidden=hidden)
+
+    @property
+    def result_annotation(self) -> Any:
+        """The resolved return annotation (``typing.Any`` when there is none)."""
+        return read_return_annotation(self.func)
+
+    @property
+    def validates(self) -> bool:
+        """Whether params are checked against the annotations."""
+        return self._validator is not None
+
+    def configure(self, *, validate: bool, context_type: Any) -> None:
+        if context_type is not None and self._signature is not None:
+            hints = type_hints(self.func)
+            for name in self._signature.parameters:
+                if name == CONTEXT_PARAM or (name in hints and hints[name] is context_type):
+                    self.context_param = name
+                    break
+        if self._validate if self._validate is not None else validate:
+            self._validator = ParamsValidator(self.name, self.params)
 
     async def __call__(
         self,
@@ -116,8 +186,17 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         kwargs: Mapping[str, Any],
         extra_kwargs: Mapping[str, Any] | None = None,
     ) -> Any:
-        if self._pass_extra_kwargs and extra_kwargs:
-            kwargs = {**kwargs, **extra_kwargs}
+        validator = self._validator
+        if validator is not None:
+            args, kwargs = validator.validate(args, kwargs)
+        if extra_kwargs:
+            if self._pass_extra_kwargs:
+                kwargs = {**kwargs, **extra_kwargs}
+                context = kwargs.pop(CONTEXT_KEY, NOTHING)
+            else:
+                context = extra_kwargs.get(CONTEXT_KEY, NOTHING)
+            if context is not NOTHING and self.context_param is not None:
+                kwargs = {**kwargs, self.context_param: context}
         try:
             if self.is_coroutine:
                 result = await self.func(*args, **kwargs)
@@ -162,3 +241,11 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         # No signature (a C callable): an error raised by the call itself has no deeper frame.
         traceback = exc.__traceback__
         return traceback is not None and traceback.tb_next is None
+
+
+def _split_docstring(doc: str | None) -> tuple[str | None, str | None]:
+    """``(first paragraph as one line, the rest)`` of a cleaned docstring."""
+    if not doc:
+        return None, None
+    first, _, rest = doc.strip().partition('\n\n')
+    return ' '.join(first.split()), (rest.strip() or None)

@@ -1,4 +1,4 @@
-"""Adding methods to a name -> method mapping, with the duplicate check servers and clients share."""
+"""Registration primitives shared by servers, clients and groups: wrapping callables and checking names."""
 
 from __future__ import annotations
 
@@ -9,16 +9,42 @@ from typing import Any, TypeAlias
 from ..errors import ServerConfigurationError
 from .method import BaseJSONRPCMethod, JSONRPCMethod
 
-__all__ = ('RESERVED_PREFIX', 'MethodDescription', 'MethodMap', 'add_method', 'add_methods')
+__all__ = (
+    'RESERVED_PREFIX',
+    'MethodDescription',
+    'MethodMap',
+    'add_method',
+    'add_methods',
+    'as_method',
+    'check_name',
+)
 
 MethodDescription: TypeAlias = BaseJSONRPCMethod | Callable[..., Any]
 """What ``add_method`` accepts: a method object or any callable."""
 
 MethodMap: TypeAlias = MutableMapping[str, BaseJSONRPCMethod]
 
-
 RESERVED_PREFIX = 'rpc.'
 """Method names the specification reserves for system extensions."""
+
+
+def as_method(method: MethodDescription, *, executor: Executor | None = None) -> BaseJSONRPCMethod:
+    """A method object as it is, or a plain callable wrapped in :class:`JSONRPCMethod` (run in ``executor``
+    when it is sync and one is given)."""
+    return method if isinstance(method, BaseJSONRPCMethod) else JSONRPCMethod(method, executor=executor)
+
+
+def check_name(methods: MethodMap, name: str, *, replace: bool = False, allow_reserved: bool = False) -> None:
+    """Refuse a name that is taken (unless ``replace``) or reserved (unless ``allow_reserved``).
+
+    Raises:
+        ServerConfigurationError: the name cannot be registered.
+    """
+    if name.startswith(RESERVED_PREFIX) and not allow_reserved:
+        details = f'Method names starting with "{RESERVED_PREFIX}" are reserved; pass allow_reserved=True.'
+        raise ServerConfigurationError(data={'details': details})
+    if not replace and name in methods:
+        raise ServerConfigurationError(data={'details': f'Method {name} has already been added.'})
 
 
 def add_method(
@@ -31,20 +57,12 @@ def add_method(
 ) -> BaseJSONRPCMethod:
     """Register ``method`` in ``methods`` under its name and return the method object.
 
-    A plain callable is wrapped in :class:`JSONRPCMethod` (running in ``executor`` when it is sync and one is
-    given).
-
     Raises:
         ServerConfigurationError: the name is taken and ``replace`` is false, or it starts with ``rpc.`` and
             ``allow_reserved`` is false.
     """
-    rpc_method = method if isinstance(method, BaseJSONRPCMethod) else JSONRPCMethod(method, executor=executor)
-    if rpc_method.name.startswith(RESERVED_PREFIX) and not allow_reserved:
-        raise ServerConfigurationError(
-            data={'details': f'Method names starting with "{RESERVED_PREFIX}" are reserved; pass allow_reserved=True.'}
-        )
-    if not replace and rpc_method.name in methods:
-        raise ServerConfigurationError(data={'details': f'Method {rpc_method.name} has already been added.'})
+    rpc_method = as_method(method, executor=executor)
+    check_name(methods, rpc_method.name, replace=replace, allow_reserved=allow_reserved)
     methods[rpc_method.name] = rpc_method
     return rpc_method
 

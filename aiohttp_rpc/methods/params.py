@@ -1,0 +1,172 @@
+"""What a method takes, read once from its signature, and (optionally) checking params against it.
+
+:func:`read_params` turns a signature into :class:`ParamSpec` entries (used by validation and by the schema
+generators). :class:`ParamsValidator` builds one pydantic model from them at registration and validates
+positional and named params with it on each call; pydantic is an optional dependency
+(``pip install aiohttp-rpc[typed]``), needed only when validation is asked for.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..constants import NOTHING
+from ..errors import InvalidParams, ServerConfigurationError
+
+__all__ = ('ParamSpec', 'ParamsValidator', 'read_params', 'read_return_annotation', 'type_hints')
+
+_KIND = inspect.Parameter
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """One parameter a method takes over JSON-RPC.
+
+    Attributes:
+        name: the parameter name (the key in by-name params).
+        kind: ``inspect.Parameter`` kind (positional-only, keyword-only, ``*args``, ``**kwargs``...).
+        annotation: the resolved type annotation (``typing.Any`` when there is none).
+        default: the default value, or ``NOTHING`` when the parameter is required.
+    """
+
+    name: str
+    kind: inspect._ParameterKind
+    annotation: Any
+    default: Any = NOTHING
+
+    @property
+    def required(self) -> bool:
+        """True when the caller must give it (no default, not ``*args``/``**kwargs``)."""
+        return self.default is NOTHING and self.kind not in (_KIND.VAR_POSITIONAL, _KIND.VAR_KEYWORD)
+
+
+def type_hints(func: Callable[..., Any]) -> dict[str, Any]:
+    """Resolved annotations of ``func`` (string annotations evaluated); ``{}`` when they cannot be read."""
+    target = func.__init__ if inspect.isclass(func) else func
+    try:
+        return typing.get_type_hints(target, include_extras=True)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: describe the method as untyped
+        return {}
+
+
+def read_params(func: Callable[..., Any], *, hidden: Collection[str] = ()) -> tuple[ParamSpec, ...]:
+    """The JSON-RPC parameters of ``func``, in order, leaving out ``hidden`` names (injected values such as
+    ``rpc_request`` or the request context) and a class's ``self``."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return ()
+    hints = type_hints(func)
+    return tuple(
+        ParamSpec(
+            name=name,
+            kind=parameter.kind,
+            annotation=hints.get(name, Any),
+            default=NOTHING if parameter.default is _KIND.empty else parameter.default,
+        )
+        for name, parameter in signature.parameters.items()
+        if name not in hidden
+    )
+
+
+def read_return_annotation(func: Callable[..., Any]) -> Any:
+    """The resolved return annotation of ``func`` (``typing.Any`` when there is none)."""
+    if inspect.isclass(func):
+        return func
+    return type_hints(func).get('return', Any)
+
+
+class ParamsValidator:
+    """Checks and converts params against the types in a signature, with one pydantic model built here.
+
+    Positional params are matched to parameter names in order (extra ones go to ``*args``), named params by
+    name (unknown ones go to ``**kwargs``, or are refused). Values come back converted: a dict for a dataclass
+    parameter becomes the dataclass, an ISO string for a ``datetime`` becomes a ``datetime``, and so on.
+
+    Raises:
+        ServerConfigurationError: pydantic is not installed, or a type cannot be validated.
+    """
+
+    def __init__(self, name: str, params: Sequence[ParamSpec]) -> None:
+        try:
+            import pydantic  # an optional dependency: imported only when validation is asked for
+        except ImportError as exc:
+            raise ServerConfigurationError(
+                data={'details': f'Validating {name!r} needs pydantic: pip install "aiohttp-rpc[typed]".'}
+            ) from exc
+        self._positional = tuple(
+            p.name for p in params if p.kind in (_KIND.POSITIONAL_ONLY, _KIND.POSITIONAL_OR_KEYWORD)
+        )
+        self._positional_only = frozenset(p.name for p in params if p.kind is _KIND.POSITIONAL_ONLY)
+        self._named = frozenset(p.name for p in params if p.kind in (_KIND.POSITIONAL_OR_KEYWORD, _KIND.KEYWORD_ONLY))
+        self._var_positional = next((p.name for p in params if p.kind is _KIND.VAR_POSITIONAL), None)
+        self._var_keyword = next((p.name for p in params if p.kind is _KIND.VAR_KEYWORD), None)
+        fields: dict[str, Any] = {}
+        for param in params:
+            if param.kind is _KIND.VAR_POSITIONAL:
+                fields[param.name] = (list[param.annotation], [])  # type: ignore[name-defined]
+            elif param.kind is _KIND.VAR_KEYWORD:
+                fields[param.name] = (dict[str, param.annotation], {})  # type: ignore[name-defined]
+            else:
+                fields[param.name] = (param.annotation, ... if param.default is NOTHING else param.default)
+        config = pydantic.ConfigDict(extra='forbid', arbitrary_types_allowed=True)
+        try:
+            self._model = pydantic.create_model(f'{name}Params', __config__=config, **fields)
+        except Exception as exc:  # pydantic reports unsupported types in several ways
+            details = f'Cannot validate the params of {name!r}: {exc}'
+            raise ServerConfigurationError(data={'details': details}) from exc
+        self._validation_error = pydantic.ValidationError
+
+    def validate(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """Check ``args``/``kwargs`` and return them converted.
+
+        Raises:
+            InvalidParams: with ``data={'errors': [{'path': [...], 'message': ..., 'type': ...}, ...]}``.
+        """
+        data: dict[str, Any] = dict(zip(self._positional, args, strict=False))
+        problems: list[dict[str, Any]] = []
+        if len(args) > len(self._positional):
+            if self._var_positional is None:
+                problems.append(
+                    {
+                        'path': [],
+                        'message': f'Expected at most {len(self._positional)} positional params, got {len(args)}',
+                        'type': 'too_many_positional',
+                    }
+                )
+            else:
+                data[self._var_positional] = list(args[len(self._positional) :])
+        extra: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            if key in data and key not in self._positional_only:
+                problems.append({'path': [key], 'message': 'Given both by position and by name', 'type': 'duplicate'})
+            elif key in self._named:
+                data[key] = value
+            elif self._var_keyword is not None and key not in self._positional_only:
+                extra[key] = value
+            else:
+                data[key] = value  # refused by the model as an unexpected param, with its name in the path
+        if extra:
+            data[self._var_keyword] = extra  # type: ignore[index]
+        try:
+            validated = self._model.model_validate(data)
+        except self._validation_error as exc:
+            problems.extend(
+                {'path': list(error['loc']), 'message': error['msg'], 'type': error['type']}
+                for error in exc.errors(include_url=False, include_context=False, include_input=False)
+            )
+        if problems:
+            raise InvalidParams(data={'errors': problems})
+        values = {name: getattr(validated, name) for name in type(validated).model_fields}
+        if self._var_positional is not None:  # every positional parameter must then go by position
+            call_args = [values.pop(name) for name in self._positional]
+            call_args.extend(values.pop(self._var_positional))
+        else:
+            call_args = [values.pop(name) for name in self._positional if name in self._positional_only]
+        if self._var_keyword is not None:
+            values.update(values.pop(self._var_keyword))
+        return call_args, values
