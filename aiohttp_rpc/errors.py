@@ -242,6 +242,7 @@ LOCAL_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
 DEFAULT_KNOWN_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
     {
         ServerError,
+        AccessDenied,
         CallTimeout,
         ResponseTooLarge,
         ParseError,

@@ -24,7 +24,7 @@ def _default(value: Any) -> Any:
     """What orjson cannot serialize natively: pydantic models (their JSON mode dump)."""
     model_dump = getattr(value, 'model_dump', None)
     if model_dump is not None and callable(model_dump):
-        return model_dump(mode='json')
+        return model_dump(mode='json', by_alias=True)
     raise TypeError(f'{type(value).__name__} is not JSON serializable')
 
 

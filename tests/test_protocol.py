@@ -515,6 +515,7 @@ def test_error_needs_code_and_message() -> None:
         (errors.MethodNotFound, -32601, 'Method not found'),
         (errors.InvalidParams, -32602, 'Invalid params'),
         (errors.InternalError, -32603, 'Internal error'),
+        (errors.AccessDenied, -32001, 'Access denied'),
         (errors.CallTimeout, -32002, 'Request timed out'),
         (errors.ResponseTooLarge, -32003, 'Response too large'),
     ],
@@ -526,7 +527,7 @@ def test_wire_errors(error: type[errors.JSONRPCError], code: int, message: str) 
 
 
 def test_error_maps() -> None:
-    assert len(errors.DEFAULT_KNOWN_ERRORS_MAP) == len(errors.DEFAULT_KNOWN_ERRORS) == 8
+    assert len(errors.DEFAULT_KNOWN_ERRORS_MAP) == len(errors.DEFAULT_KNOWN_ERRORS) == 9
     local_errors = {
         errors.EmptyResponse,
         errors.RequestTimeoutError,

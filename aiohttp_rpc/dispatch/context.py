@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -37,12 +38,18 @@ class ContextProvider:
         self.context_type = context_type
 
     async def get(self, request: JSONRPCRequest) -> Any:
-        """The context of the message ``request`` belongs to (``None`` without a factory)."""
+        """The context of the message ``request`` belongs to (``None`` without a factory).
+
+        Batch members share one context: an async factory still running for one member is awaited by the
+        others, not called again.
+        """
         shared = request.context
         context = shared.get(_CACHE_KEY, NOTHING)
         if context is NOTHING:
             context = None if self.factory is None else self.factory(shared.get('http_request'))
             if inspect.isawaitable(context):
-                context = await context
+                context = asyncio.ensure_future(context)
             shared[_CACHE_KEY] = context
+        if isinstance(context, asyncio.Future):
+            return await asyncio.shield(context)
         return context

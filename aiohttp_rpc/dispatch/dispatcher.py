@@ -30,11 +30,13 @@ from ..methods.registry import MethodDescription, MethodMap
 from ..protocol.request import JSONRPCRequest, is_valid_id
 from ..protocol.response import JSONRPCResponse
 from ..serialization import JSONCodec, json_deserialize, json_serialize
+from ..serialization import json_deserialize as default_json_deserialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .context import ContextFactory, ContextProvider
 from .eager import DeadlineExceeded, finish_within, run_all
 from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
-from .middleware import build_chain
+from .middleware import build_chain, fold_default_middlewares
+from .middleware import logger as middleware_logger
 from .routes import Routes
 from .scope import guard_middleware
 
@@ -134,6 +136,7 @@ class Dispatcher:
         self._json_serialize = json_serialize
         self._json_deserialize = json_deserialize
         self._codec = JSONCodec(json_serialize, json_deserialize)
+        self._loads = json_deserialize if json_deserialize is default_json_deserialize else self._codec.loads
         self._max_batch = max_batch
         self._batch_concurrency = batch_concurrency
         self._call_timeout = call_timeout
@@ -141,7 +144,10 @@ class Dispatcher:
         self._encoder = ReplyEncoder(
             self._codec, max_response_size=max_response_size, max_batch_response_size=max_batch_response_size
         )
-        chain_middlewares = [*self.middlewares, guard_middleware(self.guards)] if self.guards else self.middlewares
+        chain_middlewares, self._inject_request, fused_exceptions = fold_default_middlewares(self.middlewares)
+        self._guard_logger = middleware_logger if fused_exceptions else logger
+        if self.guards:
+            chain_middlewares = (*chain_middlewares, guard_middleware(self.guards))
         self._chain = build_chain(chain_middlewares, self._run_method)
         self._parse_error_reply = self._codec.dumps(
             JSONRPCResponse(error=ParseError(data={'details': 'Invalid JSON'})).dump()
@@ -217,14 +223,17 @@ class Dispatcher:
             RequestRejected: a middleware refused the message at the transport level.
         """
         try:
-            message = self._codec.loads(data)
+            message = self._loads(data)
         except ValueError:
             logger.debug('Unparsable message (%d bytes)', len(data))
             return self._parse_error_reply
+        if type(message) is dict:  # the common case, one call: skip a layer
+            response = await self._process_one(message, context)
+            return None if response is None else self._encoder.encode(response.dump())
         output = await self.process_message(message, context)
         if output is None:
             return None
-        return self.encode(output)
+        return self._encoder.encode(output)
 
     async def process_message(self, message: Any, context: MutableMapping[str, Any]) -> Any:
         """Answer one decoded message with JSON-ready output: a dict, a list of dicts, or ``None``.
@@ -259,7 +268,7 @@ class Dispatcher:
         if not isinstance(data, dict):
             return JSONRPCResponse(error=InvalidRequest(data=_NOT_AN_OBJECT))
         try:
-            request = JSONRPCRequest.load(data, context=context)
+            request = JSONRPCRequest.from_message(data, context)
         except JSONRPCError as exc:
             request_id = data.get('id')
             return JSONRPCResponse(id=request_id if is_valid_id(request_id) else None, error=exc)
@@ -290,7 +299,7 @@ class Dispatcher:
             logger.error('Method raised CancelledError: method=%r id=%r', request.method, request.id, exc_info=True)
             response = JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=InternalError())
         except Exception:  # the one outer guard: nothing a method or middleware does escapes as a crash
-            logger.exception('Unhandled exception in method=%r id=%r', request.method, request.id)
+            self._guard_logger.exception('Unhandled exception in method=%r id=%r', request.method, request.id)
             response = JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=InternalError())
         if request.is_notification:
             return None
@@ -299,12 +308,15 @@ class Dispatcher:
     async def _run_method(self, request: JSONRPCRequest) -> JSONRPCResponse:
         """The innermost handler of the server's chain: look the method up and call it (through its scope,
         when groups or guards wrap it)."""
+        if self._inject_request:  # inject_request_middleware, folded in (see fold_default_middlewares)
+            request.extra_kwargs['rpc_request'] = request
         method = self.methods.get(request.method)
         if method is None:
             return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=MethodNotFound())
-        scope = self._routes.scopes.get(request.method)
-        if scope is not None and scope.method is method:
-            return await scope.chain(request)
+        if self._routes.scopes:
+            scope = self._routes.scopes.get(request.method)
+            if scope is not None and scope.method is method:
+                return await scope.chain(request)
         return await self._invoke(method, request)
 
     async def _invoke(self, method: BaseJSONRPCMethod, request: JSONRPCRequest) -> JSONRPCResponse:

@@ -98,7 +98,10 @@ class ReplyEncoder:
             pass
         else:
             limit = self._max_response_size
-            if (limit is None or len(data) <= limit) and not self._may_be_non_finite(data, output):
+            if (limit is None or len(data) <= limit) and (
+                (self._suspects[0] not in data and (len(self._suspects) == 1 or self._suspects[1] not in data))
+                or not self._may_be_non_finite(data, output)
+            ):
                 return data
         if isinstance(output, list):
             return self._encode_batch(output)

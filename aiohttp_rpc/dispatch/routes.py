@@ -6,6 +6,7 @@ Everything about a method is settled here, at registration: it is wrapped, told 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Coroutine, MutableMapping
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ..methods.registry import MethodDescription
     from ..protocol.request import JSONRPCRequest
     from ..protocol.response import JSONRPCResponse
+    from ..typedefs import MiddlewareType
 
 __all__ = ('Routes',)
 
@@ -74,11 +76,19 @@ class Routes:
         rpc_method = as_method(method, executor=self._executor)
         full_name = rpc_method.name if name is None else name
         check_name(self.methods, full_name, replace=replace, allow_reserved=allow_reserved)
+        settings = (self._validate, self._context_type)
+        if getattr(rpc_method, 'configured_with', None) not in (None, settings):
+            # Already serving on a server with other defaults: this server gets its own copy, so neither
+            # changes how the other validates or injects its context.
+            rpc_method = copy.copy(rpc_method)
         rpc_method.configure(validate=self._validate, context_type=self._context_type)
-        middlewares = [middleware for group in groups for middleware in group.middlewares]
-        guards = [*(guard for group in groups for guard in group.guards), *rpc_method.guards]
-        if guards:
-            middlewares.append(guard_middleware(guards))
+        middlewares: list[MiddlewareType] = []
+        for group in groups:  # each group's guards right after its own middlewares, outer groups first
+            middlewares.extend(group.middlewares)
+            if group.guards:
+                middlewares.append(guard_middleware(group.guards))
+        if rpc_method.guards:
+            middlewares.append(guard_middleware(rpc_method.guards))
         self.scopes.pop(full_name, None)
         self._tags[full_name] = prefixes
         if middlewares:

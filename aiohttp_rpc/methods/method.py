@@ -18,7 +18,7 @@ from typing import Any
 
 from ..constants import NOTHING
 from ..errors import InvalidParams, JSONRPCError, ServerConfigurationError
-from .params import ParamSpec, ParamsValidator, read_params, read_return_annotation, type_hints
+from .params import ParamSpec, ParamsValidator, raw_annotations, read_params, read_return_annotation, type_hints
 
 __all__ = ('CONTEXT_KEY', 'CONTEXT_PARAM', 'DEFAULT_SLOW_CALL_THRESHOLD', 'BaseJSONRPCMethod', 'Guard', 'JSONRPCMethod')
 
@@ -57,13 +57,13 @@ class BaseJSONRPCMethod(abc.ABC):
         params, and the type of its request context (``None`` without a ``context_factory``)."""
 
     @abc.abstractmethod
-    async def __call__(
+    def __call__(
         self,
         args: Sequence[Any],
         kwargs: Mapping[str, Any],
         extra_kwargs: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """Run the method and return its JSON-serializable result.
+    ) -> Awaitable[Any]:
+        """Run the method: an awaitable of its JSON-serializable result (implement it as ``async def``).
 
         Raises:
             JSONRPCError: sent to the caller as the error of the reply.
@@ -150,9 +150,19 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         self.description = doc_description if description is None else description
         self._validate = validate
         self._validator: ParamsValidator | None = None
+        # Called without a wrapper coroutine when nothing needs doing after it (see __call__); a decorated
+        # function (``__wrapped__``) keeps the wrapper, so its signature errors are still told apart.
+        self._direct = (
+            self.is_coroutine
+            and prepare_result is None
+            and self._signature is not None
+            and not hasattr(func, '__wrapped__')
+        )
         self.context_param = CONTEXT_PARAM if self._signature and CONTEXT_PARAM in self._signature.parameters else None
+        self._context_index = self._positional_index(self.context_param)
+        self.configured_with: tuple[bool, Any] | None = None
         if validate:
-            self._validator = ParamsValidator(self.name, self.params)
+            self._validator = ParamsValidator(self.name, self._strict_params())
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:
@@ -171,21 +181,58 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         return self._validator is not None
 
     def configure(self, *, validate: bool, context_type: Any) -> None:
-        if context_type is not None and self._signature is not None:
-            hints = type_hints(self.func)
-            for name in self._signature.parameters:
-                if name == CONTEXT_PARAM or (name in hints and hints[name] is context_type):
-                    self.context_param = name
-                    break
-        if self._validate if self._validate is not None else validate:
-            self._validator = ParamsValidator(self.name, self.params)
+        """Take the registering server's defaults; see :meth:`BaseJSONRPCMethod.configure`.
 
-    async def __call__(
+        Raises:
+            ServerConfigurationError: validation is wanted but cannot be set up (pydantic missing,
+                annotations that cannot be resolved, a type pydantic cannot check).
+        """
+        if context_type is not None and self._signature is not None:
+            self.context_param = self._find_context_param(context_type) or self.context_param
+        self._context_index = self._positional_index(self.context_param)
+        wanted = self._validate if self._validate is not None else validate
+        # Only annotated methods are validated: an untyped one behaves as in 2.0, whatever the default.
+        if wanted and (self._validate or self._is_annotated()):
+            self._validator = ParamsValidator(self.name, self._strict_params())
+        else:
+            self._validator = None
+        self.configured_with = (wanted, context_type)
+
+    def _find_context_param(self, context_type: Any) -> str | None:
+        assert self._signature is not None
+        hints = type_hints(self.func)
+        written = raw_annotations(self.func)
+        type_name = getattr(context_type, '__name__', None)
+        for name in self._signature.parameters:
+            if name == CONTEXT_PARAM or hints.get(name) is context_type:
+                return name
+            if name not in hints and type_name is not None and written.get(name) == type_name:
+                return name  # annotation unresolvable here (e.g. imported under TYPE_CHECKING) but named
+        return None
+
+    def _positional_index(self, name: str | None) -> int | None:
+        """Where ``name`` sits among the parameters that can be given by position (``None`` if nowhere)."""
+        if name is None or self._signature is None:
+            return None
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        names = [p.name for p in self._signature.parameters.values() if p.kind in positional]
+        return names.index(name) if name in names else None
+
+    def _is_annotated(self) -> bool:
+        annotations = raw_annotations(self.func)
+        annotations.pop('return', None)
+        return bool(annotations)
+
+    def _strict_params(self) -> tuple[ParamSpec, ...]:
+        hidden = {name for name in (self.context_param, 'rpc_request' if self._pass_extra_kwargs else None) if name}
+        return read_params(self.func, hidden=hidden, strict=True)
+
+    def __call__(
         self,
         args: Sequence[Any],
         kwargs: Mapping[str, Any],
         extra_kwargs: Mapping[str, Any] | None = None,
-    ) -> Any:
+    ) -> Awaitable[Any]:
         validator = self._validator
         if validator is not None:
             args, kwargs = validator.validate(args, kwargs)
@@ -196,7 +243,25 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             else:
                 context = extra_kwargs.get(CONTEXT_KEY, NOTHING)
             if context is not NOTHING and self.context_param is not None:
-                kwargs = {**kwargs, self.context_param: context}
+                index = self._context_index
+                if index is not None and validator is None and len(args) >= index and self.context_param not in kwargs:
+                    # The context parameter sits among the positional ones: slot it in by position, so the
+                    # positional params go to the parameters after it.
+                    args = (*args[:index], context, *args[index:])
+                else:
+                    kwargs = {**kwargs, self.context_param: context}
+        if self._direct:
+            # A plain coroutine function: its own coroutine is the awaitable, with no wrapper frame.
+            # Arguments that do not fit raise TypeError right here; one raised while it runs is a bug.
+            try:
+                return self.func(*args, **kwargs)  # type: ignore[no-any-return]
+            except TypeError as exc:
+                if self._is_bad_call(exc, args, kwargs):
+                    raise InvalidParams() from exc
+                raise
+        return self._call(args, kwargs)
+
+    async def _call(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         try:
             if self.is_coroutine:
                 result = await self.func(*args, **kwargs)

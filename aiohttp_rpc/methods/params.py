@@ -17,7 +17,7 @@ from typing import Any
 from ..constants import NOTHING
 from ..errors import InvalidParams, ServerConfigurationError
 
-__all__ = ('ParamSpec', 'ParamsValidator', 'read_params', 'read_return_annotation', 'type_hints')
+__all__ = ('ParamSpec', 'ParamsValidator', 'raw_annotations', 'read_params', 'read_return_annotation', 'type_hints')
 
 _KIND = inspect.Parameter
 
@@ -44,23 +44,49 @@ class ParamSpec:
         return self.default is NOTHING and self.kind not in (_KIND.VAR_POSITIONAL, _KIND.VAR_KEYWORD)
 
 
-def type_hints(func: Callable[..., Any]) -> dict[str, Any]:
-    """Resolved annotations of ``func`` (string annotations evaluated); ``{}`` when they cannot be read."""
-    target = func.__init__ if inspect.isclass(func) else func
+def type_hints(func: Callable[..., Any], *, strict: bool = False) -> dict[str, Any]:
+    """Resolved annotations of ``func`` (string annotations evaluated; for a class its ``__init__``, for
+    another callable object its ``__call__``); ``{}`` when they cannot be resolved, unless ``strict``.
+
+    Raises:
+        ServerConfigurationError: ``strict`` and an annotation names something that cannot be resolved.
+    """
+    if inspect.isclass(func):
+        target: Any = func.__init__
+    elif inspect.isfunction(func) or inspect.ismethod(func) or not callable(func):
+        target = func
+    else:
+        target = getattr(func, '__call__', func)  # noqa: B004 - a callable object's own signature
     try:
         return typing.get_type_hints(target, include_extras=True)
-    except Exception:  # noqa: BLE001 - unresolvable annotations: describe the method as untyped
+    except Exception as exc:  # unresolvable annotations (e.g. names imported under TYPE_CHECKING)
+        if strict:
+            name = getattr(func, '__qualname__', repr(func))
+            details = f'Cannot resolve the annotations of {name}: {exc}'
+            raise ServerConfigurationError(data={'details': details}) from exc
         return {}
 
 
-def read_params(func: Callable[..., Any], *, hidden: Collection[str] = ()) -> tuple[ParamSpec, ...]:
+def raw_annotations(func: Callable[..., Any]) -> dict[str, Any]:
+    """The annotations as written (strings under ``from __future__ import annotations``)."""
+    target = func.__init__ if inspect.isclass(func) else func
+    return dict(getattr(target, '__annotations__', None) or {})
+
+
+def read_params(
+    func: Callable[..., Any], *, hidden: Collection[str] = (), strict: bool = False
+) -> tuple[ParamSpec, ...]:
     """The JSON-RPC parameters of ``func``, in order, leaving out ``hidden`` names (injected values such as
-    ``rpc_request`` or the request context) and a class's ``self``."""
+    ``rpc_request`` or the request context) and a class's ``self``.
+
+    Raises:
+        ServerConfigurationError: ``strict`` and the annotations cannot be resolved.
+    """
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
         return ()
-    hints = type_hints(func)
+    hints = type_hints(func, strict=strict)
     return tuple(
         ParamSpec(
             name=name,
@@ -146,7 +172,12 @@ class ParamsValidator:
                 problems.append({'path': [key], 'message': 'Given both by position and by name', 'type': 'duplicate'})
             elif key in self._named:
                 data[key] = value
-            elif self._var_keyword is not None and key not in self._positional_only:
+            elif key in self._positional_only and self._var_keyword is None:
+                data[key] = value  # checked as usual, but refused for arriving by name
+                problems.append(
+                    {'path': [key], 'message': 'Positional-only; give it by position', 'type': 'positional_only'}
+                )
+            elif self._var_keyword is not None:
                 extra[key] = value
             else:
                 data[key] = value  # refused by the model as an unexpected param, with its name in the path

@@ -99,6 +99,48 @@ class JSONRPCRequest:
         return data
 
     @classmethod
+    def from_message(cls, data: dict[str, Any], context: MutableMapping[str, Any]) -> JSONRPCRequest:
+        """Build a request from one decoded JSON object: the dispatcher's per-call path.
+
+        The common, valid shape is checked and built inline; anything else goes through :meth:`load`, which
+        raises the exact error.
+
+        Raises:
+            InvalidRequest, InvalidParams: as :meth:`load`.
+        """
+        method = data.get('method')
+        request_id = data.get('id')
+        params = data.get('params', NOTHING)
+        if (
+            type(method) is not str
+            or not method
+            or data.get('jsonrpc') != VERSION_2_0
+            or not (request_id is None or type(request_id) is int or type(request_id) is str)
+        ):
+            return cls.load(data, context=context)
+        params_type = type(params)
+        if params_type is list:
+            args: Sequence[Any] = params
+            call_kwargs: Mapping[str, Any] = {}
+        elif params_type is dict:
+            args, call_kwargs = (), params
+        elif params is NOTHING:
+            args, call_kwargs = (), {}
+        else:
+            return cls.load(data, context=context)
+        request = object.__new__(cls)
+        request.method = method
+        request.id = request_id
+        request.jsonrpc = VERSION_2_0
+        request.extra_kwargs = {}
+        request.context = context
+        request.params = params
+        request.args = args
+        request.kwargs = call_kwargs
+        request._null_id = request_id is None and 'id' in data
+        return request
+
+    @classmethod
     def load(cls, data: Any, **kwargs: Any) -> JSONRPCRequest:
         """Validate a decoded JSON object and build a request from it.
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from ..dispatch.dispatcher import Dispatcher
+from ..schema.discovery import add_discovery
+from ..schema.openrpc import DEFAULT_TITLE, DEFAULT_VERSION
+from .docs import mount_docs
 from .origins import HOST_NOT_ALLOWED, ORIGIN_NOT_ALLOWED, HostPolicy, OriginPolicy, origin_policies_of
 
 __all__ = ('BaseJSONRPCServer',)
@@ -56,6 +59,40 @@ class BaseJSONRPCServer(Dispatcher, abc.ABC):
         for policy in self._origin_policies:
             if not policy.allows(http_request):
                 raise web.HTTPForbidden(reason=ORIGIN_NOT_ALLOWED, text=ORIGIN_NOT_ALLOWED)
+
+    def add_discovery(
+        self,
+        *,
+        title: str = DEFAULT_TITLE,
+        version: str = DEFAULT_VERSION,
+        description: str | None = None,
+        servers: Iterable[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Serve ``rpc.discover``, the OpenRPC service discovery method: it returns a document describing every
+        method, with the JSON Schema of its params and result (with pydantic, the ``typed`` extra).
+
+        Args:
+            title, version, description: the document's ``info`` (the API's name and version, not the library's).
+            servers: OpenRPC Server Objects, e.g. ``[{'name': 'production', 'url': 'https://api.example.com/rpc'}]``.
+
+        Raises:
+            ServerConfigurationError: ``rpc.discover`` is already served.
+
+        Example::
+
+            server = JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES)
+            server.add_methods([add, subtract])
+            server.add_discovery(title='Calculator', version='2.1.0')
+        """
+        add_discovery(self, title=title, version=version, description=description, servers=servers)
+
+    def mount_docs(self, app: web.Application, **options: Any) -> None:
+        """Serve the API console (``GET /docs``) and the OpenRPC document (``GET /openrpc.json``) on ``app``.
+
+        Options (all keyword): ``endpoint`` (where this server is mounted, ``'/rpc'``), ``path``,
+        ``openrpc_path``, ``title``, ``version``, ``description``; see :func:`aiohttp_rpc.server.docs.mount_docs`.
+        """
+        mount_docs(app, self, **options)
 
     @abc.abstractmethod
     async def handle_http_request(self, http_request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,103 @@
+"""OpenRPC service discovery: the ``rpc.discover`` method, returning the server's OpenRPC document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..methods.method import BaseJSONRPCMethod, JSONRPCMethod
+from .catalog import DISCOVER_METHOD
+from .openrpc import DEFAULT_TITLE, DEFAULT_VERSION, build_openrpc
+
+if TYPE_CHECKING:
+    from ..dispatch.dispatcher import Dispatcher
+
+__all__ = ('OpenRPCDocument', 'add_discovery')
+
+
+def add_discovery(
+    server: Dispatcher,
+    *,
+    title: str = DEFAULT_TITLE,
+    version: str = DEFAULT_VERSION,
+    description: str | None = None,
+    servers: Iterable[Mapping[str, Any]] | None = None,
+) -> None:
+    """Serve ``rpc.discover`` on ``server``: it returns the server's OpenRPC document (see
+    :func:`~aiohttp_rpc.schema.build_openrpc`, which takes the same options).
+
+    The document is built on the first call and kept until the set of served methods changes (a method added,
+    replaced or removed, including through a group), so later calls cost a comparison.
+
+    Raises:
+        ServerConfigurationError: ``rpc.discover`` is already served.
+
+    Example::
+
+        server = JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES)
+        server.add_methods([add, subtract])
+        add_discovery(server, title='Calculator', version='2.1.0')
+    """
+    document = OpenRPCDocument(server, title=title, version=version, description=description, servers=servers)
+    method = JSONRPCMethod(
+        document.discover,
+        name=DISCOVER_METHOD,
+        validate=False,  # it takes no params; and pydantic must not be needed to serve it
+        summary='Describe this service: its methods, their params and results.',
+        description='Returns the OpenRPC document of the service (https://spec.open-rpc.org).',
+    )
+    server.add_method(method, allow_reserved=True)
+
+
+class OpenRPCDocument:
+    """The OpenRPC document of a server, built when first asked for and again only after its methods change.
+
+    Args:
+        server: the server to describe.
+        title, version, description, servers: see :func:`~aiohttp_rpc.schema.build_openrpc`.
+    """
+
+    def __init__(
+        self,
+        server: Dispatcher,
+        *,
+        title: str = DEFAULT_TITLE,
+        version: str = DEFAULT_VERSION,
+        description: str | None = None,
+        servers: Iterable[Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._server = server
+        self._title = title
+        self._version = version
+        self._description = description
+        self._servers = None if servers is None else [dict(entry) for entry in servers]
+        self._document: dict[str, Any] | None = None
+        # The methods the document was built from: held (not just their ids) so that an id cannot be reused.
+        self._built_from: tuple[tuple[str, BaseJSONRPCMethod], ...] = ()
+
+    def get(self) -> dict[str, Any]:
+        """The document (shared between calls: copy it before changing it)."""
+        served = tuple(self._server.methods.items())
+        if self._document is None or not _same(served, self._built_from):
+            self._document = build_openrpc(
+                self._server,
+                title=self._title,
+                version=self._version,
+                description=self._description,
+                servers=self._servers,
+            )
+            self._built_from = served
+        return self._document
+
+    async def discover(self) -> dict[str, Any]:
+        """Return the OpenRPC document describing this service."""
+        return self.get()
+
+
+def _same(
+    served: tuple[tuple[str, BaseJSONRPCMethod], ...], built_from: tuple[tuple[str, BaseJSONRPCMethod], ...]
+) -> bool:
+    return len(served) == len(built_from) and all(
+        name == old_name and method is old_method
+        for (name, method), (old_name, old_method) in zip(served, built_from, strict=True)
+    )

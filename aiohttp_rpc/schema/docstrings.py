@@ -1,0 +1,54 @@
+"""Parameter descriptions read from a docstring: a Google-style ``Args:`` section or Sphinx ``:param:`` fields."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+__all__ = ('param_descriptions',)
+
+_SECTION = re.compile(r'(?:Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments)\s*:')
+_ENTRY = re.compile(r'\*{0,2}(?P<name>\w+)\s*(?:\([^)]*\))?\s*:(?P<text>.*)')
+_FIELD = re.compile(r':param\s+(?:[^:]*\s)?(?P<name>\w+)\s*:(?P<text>.*)')
+
+
+def param_descriptions(doc: str | None) -> dict[str, str]:
+    """``name -> description`` for the parameters a docstring describes.
+
+    Both common layouts are read; an entry may continue on more deeply indented lines::
+
+        Args:
+            amount (int): what to pay,
+                in cents.
+
+        :param amount: what to pay, in cents.
+    """
+    if not doc:
+        return {}
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None  # the entry continuation lines are added to
+    current_indent = 0
+    section_indent: int | None = None  # set while inside a Google-style section
+    for line in inspect.cleandoc(doc).splitlines():
+        text = line.strip()
+        if not text:
+            continue
+        indent = len(line) - len(line.lstrip())
+        if current is not None and indent > current_indent:
+            current.append(text)
+            continue
+        current = None
+        if section_indent is not None and indent <= section_indent:
+            section_indent = None
+        field = _FIELD.fullmatch(text)
+        if field is not None:
+            current = found[field['name']] = [field['text'].strip()]
+            current_indent = indent
+        elif _SECTION.fullmatch(text):
+            section_indent = indent
+        elif section_indent is not None:
+            entry = _ENTRY.fullmatch(text)
+            if entry is not None:
+                current = found[entry['name']] = [entry['text'].strip()]
+                current_indent = indent
+    return {name: ' '.join(part for part in parts if part) for name, parts in found.items() if any(parts)}
