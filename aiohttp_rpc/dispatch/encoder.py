@@ -87,6 +87,8 @@ class ReplyEncoder:
         self._codec = codec
         self._max_response_size = max_response_size
         self._max_batch_response_size = max_batch_response_size
+        limits = [size for size in (max_response_size, max_batch_response_size) if size is not None]
+        self._batch_fast_limit = min(limits) if limits else None
         # What a serializer writes for a non-finite float: orjson writes null, json.dumps writes NaN/Infinity.
         self._suspects = (b'null',) if codec.is_default else (b'NaN', b'Infinity')
 
@@ -97,7 +99,9 @@ class ReplyEncoder:
         except _ENCODE_ERRORS:
             pass
         else:
-            limit = self._max_response_size
+            # Within every limit that applies, the one-shot encoding stands: a batch reply must fit both the
+            # per-reply and the per-batch limits (each member is no larger than the whole).
+            limit = self._batch_fast_limit if type(output) is list else self._max_response_size
             if (limit is None or len(data) <= limit) and (
                 (self._suspects[0] not in data and (len(self._suspects) == 1 or self._suspects[1] not in data))
                 or not self._may_be_non_finite(data, output)

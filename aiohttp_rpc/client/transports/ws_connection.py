@@ -15,13 +15,14 @@ in-flight request task is cancelled and awaited.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMessage, WSMsgType
 
-from ...dispatch.eager import start_task
+from ...dispatch.eager import resume, start_task
 from ...errors import ParseError, RequestRejected, RequestTimeoutError, TransportError
 from ...protocol.response import JSONRPCResponse
 
@@ -42,6 +43,7 @@ MessageHook = Callable[['WSConnection', WSMessage, Any], Coroutine[Any, Any, Non
 DEFAULT_MAX_IN_FLIGHT = 1024
 """Incoming requests a connection runs at once before it stops reading."""
 
+_CLOSING_TYPES = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 _CONNECTION_ERRORS = (ConnectionError, RuntimeError)  # aiohttp raises both for a socket that is going away
 _DATA_TYPES = (WSMsgType.TEXT, WSMsgType.BINARY)
 
@@ -89,16 +91,16 @@ class WSConnection:
         self._on_requests = on_requests
         self._on_unmatched = on_unmatched
         self._pending: dict[JSONRPCIDType, asyncio.Future[Any]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reader: asyncio.Future[None] | None = None
+        self._slots = _Slots(max_in_flight) if max_in_flight else None
         self._closed = asyncio.Event()
+        self._loads = codec.loads
         # aiohttp >= 3.11 sends our bytes as a text frame as they are; older versions need a str.
         self._write_frame: Callable[[bytes], Awaitable[None]] = (
             self._write_bytes if hasattr(ws, 'send_frame') else self._write_str
         )
-        self._parse_error_reply = codec.dumps(
-            JSONRPCResponse(error=ParseError(data={'details': 'Invalid JSON.'})).dump()
-        )
+        self._parse_error_reply = _parse_error_reply(codec)
 
     @property
     def closed(self) -> bool:
@@ -125,49 +127,71 @@ class WSConnection:
     # -- reading --------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Read frames until the socket closes, then fail pending calls and cancel in-flight requests."""
-        ws = self.ws
+        """Serve the socket until it closes, then fail pending calls and cancel in-flight requests.
+
+        Reading happens in a reader task; this coroutine supervises. A request that completes without waiting
+        (most do) is answered inline by the reader, with no task of its own. One that waits is finished by
+        the task that was reading, while a fresh reader task takes over the socket: each request keeps the
+        task it started in (``asyncio.timeout()`` and friends behave), and only waiting requests cost a task.
+        """
+        self._reader = asyncio.ensure_future(self._read())
         try:
-            while True:
-                msg = await ws.receive()
-                if msg.type in _DATA_TYPES:
-                    await self._on_frame(msg)
-                elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-                    break
-                # PING/PONG are answered by aiohttp's autoping
+            await self._closed.wait()
         finally:
             self._closed.set()
             self._fail_pending()
             await self._cancel_tasks()
-            logger.debug('WebSocket closed (code %s)', ws.close_code)
+            logger.debug('WebSocket closed (code %s)', self.ws.close_code)
 
-    async def _on_frame(self, msg: Any) -> None:  # a WSMessage (its exact type varies by aiohttp version)
+    async def _read(self) -> None:
+        ws = self.ws
+        slots = self._slots
         try:
-            message = self._codec.loads(msg.data)
-        except ValueError:
-            logger.debug('Unparsable WebSocket frame (%d bytes)', len(msg.data))
-            await self._send_quietly(self._parse_error_reply)
-            return
-        if _is_response(message):
-            self._resolve(msg, message)
-            return
-        if self._slots is not None:
-            await self._slots.acquire()  # backpressure: stop reading while too many requests run
-        task = start_task(self._answer(msg, message))
-        if task.done():
-            self._task_done(task)
-        else:
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+            while True:
+                msg = await ws.receive()
+                if msg.type not in _DATA_TYPES:
+                    if msg.type in _CLOSING_TYPES:
+                        break
+                    continue  # PING/PONG are answered by aiohttp's autoping
+                try:
+                    message = self._loads(msg.data)
+                except ValueError:
+                    logger.debug('Unparsable WebSocket frame (%d bytes)', len(msg.data))
+                    await self._send_quietly(self._parse_error_reply)
+                    continue
+                if _is_response(message):
+                    self._resolve(msg, message)
+                    continue
+                if slots is not None:
+                    while not slots.take():  # backpressure: no reading while the limit is reached
+                        await slots.wait()
+                coro = self._answer(msg, message)
+                try:
+                    yielded = coro.send(None)
+                except StopIteration:  # answered without waiting
+                    if slots is not None:
+                        slots.give_back()
+                    continue
+                # The request waits: a new reader takes the socket, this task finishes the request.
+                await self._finish_here(coro, yielded)
+                return
+        finally:
+            if self._reader is asyncio.current_task():
+                self._closed.set()
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._slots is not None:
-            self._slots.release()
-        if not task.cancelled() and task.exception() is not None:
-            logger.error('WebSocket request handler failed', exc_info=task.exception())
+    async def _finish_here(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+        here = asyncio.current_task()
+        assert here is not None
+        self._tasks.add(here)
+        self._reader = asyncio.ensure_future(self._read())
+        try:
+            await resume(coro, yielded)
+        finally:
+            self._tasks.discard(here)
+            if self._slots is not None:
+                self._slots.give_back()
 
-    async def _answer(self, msg: WSMessage, message: Any) -> None:
+    async def _answer(self, msg: Any, message: Any) -> None:
         if self._on_requests is not None:
             await self._on_requests(self, msg, message)
             return
@@ -180,7 +204,7 @@ class WSConnection:
         if output is not None:
             await self._send_quietly(self._dispatcher.encode(output))
 
-    def _resolve(self, msg: WSMessage, message: Any) -> None:
+    def _resolve(self, msg: Any, message: Any) -> None:
         future: asyncio.Future[Any] | None = None
         if isinstance(message, dict):
             future = self._pending.pop(message.get('id'), None)  # type: ignore[arg-type]
@@ -278,7 +302,8 @@ class WSConnection:
 
     async def _cancel_tasks(self) -> None:
         current = asyncio.current_task()
-        tasks = [task for task in self._tasks if task is not current]
+        reader = self._reader
+        tasks = [task for task in (*self._tasks, *([reader] if reader is not None else [])) if task is not current]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -288,3 +313,35 @@ class WSConnection:
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(RequestTimeoutError(data={'details': 'No reply in time.'}))
+
+
+class _Slots:
+    """How many requests a connection is answering, against its limit; the reader waits at the limit."""
+
+    __slots__ = ('_free', 'limit', 'used')
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._free = asyncio.Event()
+        self._free.set()
+
+    def take(self) -> bool:
+        if self.used >= self.limit:
+            self._free.clear()
+            return False
+        self.used += 1
+        return True
+
+    def give_back(self) -> None:
+        self.used -= 1
+        self._free.set()
+
+    async def wait(self) -> None:
+        await self._free.wait()
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_error_reply(codec: JSONCodec) -> bytes:
+    """The reply to a frame that is not JSON (2.0.0's wording), built once per codec, not per connection."""
+    return codec.dumps(JSONRPCResponse(error=ParseError(data={'details': 'Invalid JSON.'})).dump())
