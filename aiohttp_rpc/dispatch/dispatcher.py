@@ -28,7 +28,7 @@ from ..errors import (
 from ..methods.method import CONTEXT_KEY, BaseJSONRPCMethod, Guard
 from ..methods.registry import MethodDescription, MethodMap
 from ..protocol.request import JSONRPCRequest, is_valid_id
-from ..protocol.response import JSONRPCResponse
+from ..protocol.response import JSONRPCResponse, reply
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from ..serialization import json_deserialize as default_json_deserialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
@@ -312,12 +312,20 @@ class Dispatcher:
             request.extra_kwargs['rpc_request'] = request
         method = self.methods.get(request.method)
         if method is None:
-            return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=MethodNotFound())
+            return reply(request.id, error=MethodNotFound())
         if self._routes.scopes:
             scope = self._routes.scopes.get(request.method)
             if scope is not None and scope.method is method:
                 return await scope.chain(request)
-        return await self._invoke(method, request)
+        # What _invoke does, inline: one coroutine frame less on every call (benchmarks: dispatch rows).
+        extra_kwargs = request.extra_kwargs
+        if method.context_param is not None:
+            extra_kwargs = {**extra_kwargs, CONTEXT_KEY: await self._context.get(request)}
+        try:
+            result = await method(request.args, request.kwargs, extra_kwargs)  # type: ignore[arg-type]
+        except JSONRPCError as exc:
+            return reply(request.id, error=exc)
+        return reply(request.id, result)
 
     async def _invoke(self, method: BaseJSONRPCMethod, request: JSONRPCRequest) -> JSONRPCResponse:
         extra_kwargs = request.extra_kwargs
@@ -326,8 +334,8 @@ class Dispatcher:
         try:
             result = await method(request.args, request.kwargs, extra_kwargs)  # type: ignore[arg-type]
         except JSONRPCError as exc:
-            return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=exc)
-        return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, result=result)
+            return reply(request.id, error=exc)
+        return reply(request.id, result)
 
 
 def _being_cancelled() -> bool:

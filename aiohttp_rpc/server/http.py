@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from ..dispatch.eager import DeadlineExceeded, deadline
 from ..dispatch.middleware import DEFAULT_MIDDLEWARES
@@ -33,6 +34,7 @@ DEFAULT_BODY_TIMEOUT = 30.0
 """Seconds reading a request body may take; a slower body gets 408."""
 
 _UTF8 = frozenset({'utf-8', 'utf8'})
+_JSON_REPLY_HEADERS = CIMultiDictProxy(CIMultiDict({'Content-Type': 'application/json; charset=utf-8'}))
 _NO_CONTENT = 204
 
 
@@ -85,14 +87,17 @@ class JSONRPCServer(BaseJSONRPCServer):
                 text=f'Send JSON-RPC as one of: {", ".join(sorted(self.content_types))}.'
             )
 
-        try:
-            body = await deadline(self._read_body(http_request), self.body_timeout)
-        except DeadlineExceeded:
-            raise web.HTTPRequestTimeout(text='The request body was not received in time.') from None
+        if http_request.content.is_eof() and self._fits(http_request.content_length):
+            body = await http_request.read()  # already received in full: nothing to time
+        else:
+            try:
+                body = await deadline(self._read_body(http_request), self.body_timeout)
+            except DeadlineExceeded:
+                raise web.HTTPRequestTimeout(text='The request body was not received in time.') from None
         charset = http_request.charset
         message = body if charset is None or charset.lower() in _UTF8 else _decode(body, charset)
         if message is None:
-            return web.Response(body=self.parse_error_reply, content_type='application/json', charset='utf-8')
+            return web.Response(body=self.parse_error_reply, headers=_JSON_REPLY_HEADERS)
 
         try:
             output = await self.dispatch(message, {'http_request': http_request})
@@ -100,7 +105,10 @@ class JSONRPCServer(BaseJSONRPCServer):
             return web.Response(status=exc.status, text=exc.reason)
         if output is None:
             return web.Response(status=_NO_CONTENT)
-        return web.Response(body=output, content_type='application/json', charset='utf-8')
+        return web.Response(body=output, headers=_JSON_REPLY_HEADERS)
+
+    def _fits(self, length: int | None) -> bool:
+        return self.max_body_size is None or (length is not None and length <= self.max_body_size)
 
     async def _read_body(self, http_request: web.Request) -> bytes:
         limit = self.max_body_size
