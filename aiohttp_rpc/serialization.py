@@ -8,6 +8,7 @@ defaults are used.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -78,10 +79,35 @@ def json_deserialize(data: str | bytes | bytearray | memoryview) -> Any:
     raw = data.encode() if isinstance(data, str) else bytes(data)
     if _LONG_NUMBER not in raw.translate(_DIGITS_ONLY):
         return orjson.loads(raw)
+    return _loads_exact(raw)
+
+
+def _loads_exact(raw: bytes) -> Any:
+    """The stdlib parser, held to what orjson accepts: strict UTF-8 (no BOM, no other encodings), no lone
+    surrogates, no ``NaN``/``Infinity``, nothing nested deeper than the interpreter allows."""
+    text = raw.decode('utf-8')  # strict: raises UnicodeDecodeError, a ValueError
     try:
-        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise ValueError('JSON nested too deeply') from exc
+    if _SURROGATE_ESCAPE.search(text) is not None:
+        _reject_lone_surrogates(value)  # a valid pair decodes to one character; a lone half stays a surrogate
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+
+
+def _reject_lone_surrogates(value: Any) -> None:
+    if isinstance(value, str):
+        value.encode('utf-8')  # raises UnicodeEncodeError (a ValueError) on a lone surrogate
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_lone_surrogates(key)
+            _reject_lone_surrogates(item)
+    elif isinstance(value, list):
+        for item in value:
+            _reject_lone_surrogates(item)
 
 
 class JSONCodec:

@@ -13,6 +13,7 @@ may hold a non-finite float, is each reply encoded on its own, so that:
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InternalError, ResponseTooLarge
@@ -141,7 +142,8 @@ class ReplyEncoder:
             _check_finite(reply)
             data = self._codec.dumps(reply)
         except _ENCODE_ERRORS:
-            logger.error('Cannot serialize the reply to id=%r', reply.get('id'), exc_info=True)
+            # One line, no traceback: the input that led here may come from a client, and must not fill the log.
+            logger.error('Cannot serialize the reply to id=%.64r: %s', reply.get('id'), sys.exc_info()[1])
             return self._error_reply(reply, InternalError())
         if self._max_response_size is not None and len(data) > self._max_response_size:
             logger.warning('Reply to id=%r is %d bytes, over the limit', reply.get('id'), len(data))
@@ -150,4 +152,7 @@ class ReplyEncoder:
 
     def _error_reply(self, reply: dict[str, Any], error: Exception) -> bytes:
         assert isinstance(error, (InternalError, ResponseTooLarge))
-        return self._codec.dumps(JSONRPCResponse(id=reply.get('id'), error=error).dump())
+        try:
+            return self._codec.dumps(JSONRPCResponse(id=reply.get('id'), error=error).dump())
+        except _ENCODE_ERRORS:  # the id itself cannot be written (e.g. a lone surrogate): answer with null
+            return self._codec.dumps(JSONRPCResponse(id=None, error=error).dump())

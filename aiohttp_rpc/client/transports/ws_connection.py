@@ -48,6 +48,12 @@ _CONNECTION_ERRORS = (ConnectionError, RuntimeError)  # aiohttp raises both for 
 _DATA_TYPES = (WSMsgType.TEXT, WSMsgType.BINARY)
 
 
+def _reply_id(reply: dict[str, Any]) -> Any:
+    """The id a reply answers, or ``None`` when it is not one an id can be (an array, an object...)."""
+    reply_id = reply.get('id')
+    return reply_id if type(reply_id) is int or type(reply_id) is str else None
+
+
 def _is_response(message: Any) -> bool:
     """Whether a decoded message is a reply (or batch of replies) rather than a request."""
     if isinstance(message, list):
@@ -207,11 +213,11 @@ class WSConnection:
     def _resolve(self, msg: Any, message: Any) -> None:
         future: asyncio.Future[Any] | None = None
         if isinstance(message, dict):
-            future = self._pending.pop(message.get('id'), None)  # type: ignore[arg-type]
+            future = self._pending.pop(_reply_id(message), None)
         else:
             for item in message:
                 if isinstance(item, dict):
-                    found = self._pending.pop(item.get('id'), None)  # type: ignore[arg-type]
+                    found = self._pending.pop(_reply_id(item), None)
                     future = future or found
         if future is not None and not future.done():
             future.set_result(message)

@@ -1,0 +1,49 @@
+"""A JSON-RPC server for ``tests/test_soak.py``, run in a subprocess so that its memory can be read alone.
+
+Serves ``echo(value) -> value`` over WebSocket (``GET /ws``, a ``WSJSONRPCServer`` with default limits) and
+HTTP (``POST /rpc``, a ``JSONRPCServer`` with default limits) on 127.0.0.1, on a free port. Prints
+``PORT <number>`` on stdout once it listens, then serves until it is terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Any
+
+from aiohttp import web
+
+import aiohttp_rpc
+
+
+def echo(value: Any) -> Any:
+    return value
+
+
+async def serve() -> None:
+    http = aiohttp_rpc.JSONRPCServer(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES)
+    ws = aiohttp_rpc.WSJSONRPCServer(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES)
+    for server in (http, ws):
+        server.add_method(echo)
+    app = web.Application()
+    app.router.add_post('/rpc', http.handle_http_request)
+    app.router.add_get('/ws', ws.handle_http_request)
+    app.on_shutdown.append(ws.on_shutdown)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, '127.0.0.1', 0)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    print(f'PORT {runner.addresses[0][1]}', flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+if __name__ == '__main__':
+    asyncio.run(serve())
+    sys.exit(0)
