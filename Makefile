@@ -18,7 +18,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict aiohttp_rpc
-	$(BIN)/python -m pytest --cov=aiohttp_rpc --cov-report=term --cov-fail-under=90
+	$(BIN)/python -m coverage run -m pytest
+	$(BIN)/python -m coverage report --fail-under=90
 
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .

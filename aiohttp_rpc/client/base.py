@@ -98,7 +98,11 @@ class BaseJSONRPCClient:
             return
         if self._state is ClientState.CLOSED:
             raise RuntimeError('Cannot reopen a client once it has been closed; create a new one.')
-        await self.transport.open()
+        try:
+            await self.transport.open()
+        except BaseException:
+            await self.transport.aclose()  # release what open() got before failing (e.g. its own session)
+            raise
         self._state = ClientState.OPENED
 
     async def disconnect(self) -> None:

@@ -98,7 +98,11 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         self.check_access(http_request)
         if self.max_ws_connections is not None and len(self.peers) >= self.max_ws_connections:
             raise web.HTTPTooManyRequests(text='Too many WebSocket connections.')
-        await ws.prepare(http_request)
+        try:
+            await ws.prepare(http_request)
+        except ConnectionResetError:  # the client left during the handshake: nothing to serve, nothing to log
+            logger.debug('WebSocket client left during the handshake')
+            return ws
 
         connection = WSConnection(
             ws,
