@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, cast
 
@@ -45,13 +45,14 @@ from aiohttp import web
 
 from .client.base import BaseJSONRPCClient
 from .client.http import JSONRPCClient
+from .client.transports.local import LocalTransport
 from .client.websocket import WSJSONRPCClient
 from .dispatch.dispatcher import Dispatcher
-from .errors import EmptyResponse, HTTPStatusError, JSONRPCError, RequestRejected, TransportError
+from .errors import JSONRPCError
 from .serialization import JSONCodec, json_deserialize, json_serialize
+from .server.base import BaseJSONRPCServer
 from .server.http import JSONRPCServer
 from .server.websocket import WSJSONRPCServer
-from .typedefs import JSONRPCIDType
 
 try:
     import pytest_asyncio
@@ -80,6 +81,11 @@ TRANSPORTS = ('local', 'http', 'ws')
 RPC_PATH = '/rpc'
 """Where the test server mounts ``rpc_server`` for the ``http`` and ``ws`` transports."""
 
+_OVER_SOCKETS: Mapping[str, tuple[type[BaseJSONRPCServer], Callable[..., BaseJSONRPCClient]]] = {
+    'http': (JSONRPCServer, JSONRPCClient),
+    'ws': (WSJSONRPCServer, WSJSONRPCClient),
+}
+
 _MARKER_HELP = (
     'rpc_transport(*names): run the test once per transport for the rpc_client fixture; '
     f'names among {", ".join(TRANSPORTS)} (default: local)'
@@ -104,71 +110,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if unknown:
         raise ValueError(f'rpc_transport: unknown transport {unknown[0]!r}; choose among {", ".join(TRANSPORTS)}.')
     metafunc.parametrize('rpc_transport', names, indirect=True)
-
-
-# -- in-process transport ---------------------------------------------------------------------------------------
-
-
-class LocalTransport:
-    """A client transport that hands each message straight to a server's dispatcher: no sockets, no aiohttp.
-
-    Every message gets a fresh context (a copy of ``context``), as a server gives each HTTP request or WebSocket
-    frame; there is no ``http_request`` in it, so context factories receive ``None``. Options meant for other
-    transports (``headers=``, ``timeout=``) are accepted and ignored. The reply's context holds the server-side
-    context under ``'server_context'``.
-
-    Args:
-        dispatcher: the server (any :class:`~aiohttp_rpc.Dispatcher`).
-        codec: decodes replies, as the client would.
-        context: entries every message's context starts with.
-
-    Example::
-
-        client = BaseJSONRPCClient()
-        client.transport = LocalTransport(server, codec=JSONCodec())
-    """
-
-    def __init__(self, dispatcher: Dispatcher, *, codec: JSONCodec, context: Mapping[str, Any] | None = None) -> None:
-        self.dispatcher = dispatcher
-        self.context = dict(context or {})
-        self._codec = codec
-        self._closed = False
-
-    async def open(self) -> None:
-        """Nothing to acquire."""
-
-    async def aclose(self) -> None:
-        """Refuse further messages; safe to call more than once."""
-        self._closed = True
-
-    async def send(
-        self,
-        payload: bytes,
-        *,
-        expect_reply: bool,
-        request_ids: Sequence[JSONRPCIDType] = (),
-        **kwargs: Any,
-    ) -> tuple[Any, MutableMapping[str, Any]]:
-        """Dispatch ``payload``; return the decoded reply (``None`` when none is expected).
-
-        Raises:
-            TransportError: the transport was closed.
-            HTTPStatusError: a middleware refused the message (``RequestRejected``), as over HTTP.
-            EmptyResponse: a reply was expected and the server sent none.
-        """
-        if self._closed:
-            raise TransportError(data={'details': 'The local transport is closed.'})
-        server_context: MutableMapping[str, Any] = dict(self.context)
-        try:
-            output = await self.dispatcher.dispatch(payload, server_context)
-        except RequestRejected as exc:
-            raise HTTPStatusError(data={'status': exc.status, 'message': exc.reason}) from exc
-        context: MutableMapping[str, Any] = {'server_context': server_context}
-        if not expect_reply:
-            return None, context
-        if output is None:
-            raise EmptyResponse()
-        return self._codec.loads(output), context
 
 
 # -- fixtures ---------------------------------------------------------------------------------------------------
@@ -221,22 +162,14 @@ async def rpc_client_factory() -> AsyncIterator[RPCClientFactory]:
             client: BaseJSONRPCClient
             if transport == 'local':
                 client = _local_client(server, client_kwargs)
-            elif transport == 'http':
-                if not isinstance(server, JSONRPCServer):
-                    pytest.fail(
-                        f"rpc_transport 'http' needs a JSONRPCServer, not {type(server).__name__}.", pytrace=False
-                    )
+            elif transport in _OVER_SOCKETS:
+                server_class, client_class = _OVER_SOCKETS[transport]
+                if not isinstance(server, server_class):
+                    needs = f'{server_class.__name__}, not {type(server).__name__}'
+                    pytest.fail(f'rpc_transport {transport!r} needs a {needs}.', pytrace=False)
                 if id(server) not in urls:
                     urls[id(server)] = await _serve(server, stack)
-                client = JSONRPCClient(urls[id(server)], **client_kwargs)
-            elif transport == 'ws':
-                if not isinstance(server, WSJSONRPCServer):
-                    pytest.fail(
-                        f"rpc_transport 'ws' needs a WSJSONRPCServer, not {type(server).__name__}.", pytrace=False
-                    )
-                if id(server) not in urls:
-                    urls[id(server)] = await _serve(server, stack)
-                client = WSJSONRPCClient(urls[id(server)], **client_kwargs)
+                client = client_class(urls[id(server)], **client_kwargs)
             else:
                 pytest.fail(
                     f'Unknown rpc_transport {transport!r}; choose among {", ".join(TRANSPORTS)}.', pytrace=False
@@ -271,7 +204,7 @@ def _local_client(server: Dispatcher, client_kwargs: Mapping[str, Any]) -> BaseJ
     return client
 
 
-async def _serve(server: JSONRPCServer | WSJSONRPCServer, stack: contextlib.AsyncExitStack) -> str:
+async def _serve(server: BaseJSONRPCServer, stack: contextlib.AsyncExitStack) -> str:
     """Mount ``server`` at ``/rpc`` of a new app on 127.0.0.1 (a free port); stopped when ``stack`` closes."""
     app = web.Application()
     if isinstance(server, WSJSONRPCServer):

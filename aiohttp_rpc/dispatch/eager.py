@@ -8,11 +8,15 @@ entered before waiting (``asyncio.timeout()``, a ``TaskGroup``: both bind to ``a
 belongs to the task it runs in; the members after it are handed to one new task, which repeats the same
 procedure. A batch therefore uses as many tasks as it has members that actually wait, and none when none do,
 on every Python version (3.12's ``eager_task_factory`` is not needed).
+
+Each member runs in its own copy of the context the batch started in (every step, via ``Context.run``), as
+it would in its own task: a ``ContextVar`` one member sets is never seen by another.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import sys
 from collections.abc import Callable, Coroutine, Generator, Sequence
@@ -28,16 +32,20 @@ class resume(Generic[T]):
     yielding ``yielded``.
 
     Everything the awaiting task receives (results of what the coroutine waits on, a cancellation) is passed
-    on to the coroutine, exactly as if it had been awaited from the start.
+    on to the coroutine, exactly as if it had been awaited from the start. With ``context``, every step runs in
+    that context (the one its first step ran in) rather than the awaiting task's.
     """
 
-    __slots__ = ('_coro', '_yielded')
+    __slots__ = ('_context', '_coro', '_yielded')
 
-    def __init__(self, coro: Coroutine[Any, Any, T], yielded: Any) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, T], yielded: Any, context: contextvars.Context | None = None) -> None:
         self._coro = coro
         self._yielded = yielded
+        self._context = context
 
     def __await__(self) -> Generator[Any, Any, T]:
+        if self._context is not None:
+            return (yield from self._steps_in_context(self._context))
         coro, yielded = self._coro, self._yielded
         while True:
             try:
@@ -53,6 +61,25 @@ class resume(Generic[T]):
             else:
                 try:
                     yielded = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+
+    def _steps_in_context(self, context: contextvars.Context) -> Generator[Any, Any, T]:
+        coro, yielded = self._coro, self._yielded
+        while True:
+            try:
+                sent = yield yielded
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - whatever the task throws in is handed on
+                try:
+                    yielded = context.run(coro.throw, exc)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+            else:
+                try:
+                    yielded = context.run(coro.send, sent)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
 
@@ -93,32 +120,38 @@ async def run_all(
     Raises:
         BaseException: whatever a member raised; the members still running are cancelled and awaited first.
     """
-    await _run_from(make, items, results, 0, _Budget(limit))
+    await _run_from(make, items, results, 0, _Budget(limit), contextvars.copy_context())
 
 
 async def _run_from(
-    make: Callable[[Any], Coroutine[Any, Any, T]], items: Sequence[Any], results: list[T], index: int, budget: _Budget
+    make: Callable[[Any], Coroutine[Any, Any, T]],
+    items: Sequence[Any],
+    results: list[T],
+    index: int,
+    budget: _Budget,
+    base: contextvars.Context,
 ) -> None:
     while index < len(items):
         coro = make(items[index])
+        context = base.copy()  # each member in its own context, as in a task of its own
         try:
-            yielded = coro.send(None)
+            yielded = context.run(coro.send, None)
         except StopIteration as stop:
             results[index] = stop.value
             index += 1
             continue
         if index + 1 == len(items) or not budget.take():
             # The last member, or enough are waiting already: finish this one before starting more.
-            results[index] = await resume(coro, yielded)
+            results[index] = await resume(coro, yielded, context)
             index += 1
             continue
         # This member waits: the rest go on in a new task while this one finishes here, in our task.
-        rest = asyncio.ensure_future(_run_from(make, items, results, index + 1, budget))
+        rest = base.run(asyncio.ensure_future, _run_from(make, items, results, index + 1, budget, base))
         here = asyncio.current_task()
         assert here is not None
         rest.add_done_callback(functools.partial(_stop_on_failure, here=here))
         try:
-            results[index] = await resume(coro, yielded)
+            results[index] = await resume(coro, yielded, context)
         except BaseException:
             if rest.done() and not rest.cancelled() and rest.exception() is not None:
                 # A later member failed and cancelled us to stop this one: report its failure, not ours.

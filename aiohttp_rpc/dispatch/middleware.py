@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InternalError, JSONRPCError, RequestRejected
 from ..protocol.response import JSONRPCResponse
+from .call_log import make_logging_middleware
 
 if TYPE_CHECKING:
     from ..protocol.request import JSONRPCRequest
@@ -101,31 +102,11 @@ async def inject_request_middleware(request: JSONRPCRequest, handler: SingleRequ
     return await handler(request)
 
 
-LOG_BODY_LIMIT = 256
-"""Characters of a message body a log line shows."""
-
-
-async def logging_middleware(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
-    """Log each request and its response at DEBUG on the ``aiohttp_rpc.middlewares`` logger, bodies cut to
-    :data:`LOG_BODY_LIMIT` characters.
-
-    Nothing is formatted when DEBUG is off for that logger.
-    """
-    if not logger.isEnabledFor(logging.DEBUG):
-        return await handler(request)
-    raw_request = request.dump()
-    logger.debug('JSON-RPC request %s', _excerpt(raw_request), extra={'request': raw_request})
-    response = await handler(request)
-    raw_response = response.dump()
-    logger.debug(
-        'JSON-RPC response %s', _excerpt(raw_response), extra={'request': raw_request, 'response': raw_response}
-    )
-    return response
-
-
-def _excerpt(message: object) -> str:
-    text = repr(message)
-    return text if len(text) <= LOG_BODY_LIMIT else f'{text[:LOG_BODY_LIMIT]}... ({len(text)} characters)'
+logging_middleware: MiddlewareType = make_logging_middleware()
+"""Log one line per call at DEBUG on the ``aiohttp_rpc.middlewares`` logger: method, id, duration and outcome
+(``ok`` or ``error <code>``), with the fields in ``record.rpc`` too. Bodies are not logged; for them (cut to 256
+characters), another level or logger, use :func:`~aiohttp_rpc.dispatch.call_log.make_logging_middleware`.
+Nothing is formatted when DEBUG is off."""
 
 
 DEFAULT_MIDDLEWARES: tuple[MiddlewareType, ...] = (exception_middleware, inject_request_middleware)

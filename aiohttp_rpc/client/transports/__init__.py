@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from .base import Transport
 from .http import HTTPTransport
+from .local import LocalTransport
 
-__all__ = ('HTTPTransport', 'Transport')
+__all__ = ('HTTPTransport', 'LocalTransport', 'Transport')

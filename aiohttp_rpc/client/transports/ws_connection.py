@@ -15,6 +15,7 @@ in-flight request task is cancelled and awaited.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
@@ -99,6 +100,7 @@ class WSConnection:
         self._pending: dict[JSONRPCIDType, asyncio.Future[Any]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Future[None] | None = None
+        self._base_context = contextvars.copy_context()
         self._slots = _Slots(max_in_flight) if max_in_flight else None
         self._closed = asyncio.Event()
         self._loads = codec.loads
@@ -140,7 +142,8 @@ class WSConnection:
         the task that was reading, while a fresh reader task takes over the socket: each request keeps the
         task it started in (``asyncio.timeout()`` and friends behave), and only waiting requests cost a task.
         """
-        self._reader = asyncio.ensure_future(self._read())
+        self._base_context = contextvars.copy_context()
+        self._reader = self._base_context.run(asyncio.ensure_future, self._read())
         try:
             await self._closed.wait()
         finally:
@@ -172,26 +175,27 @@ class WSConnection:
                     while not slots.take():  # backpressure: no reading while the limit is reached
                         await slots.wait()
                 coro = self._answer(msg, message)
+                context = self._base_context.copy()  # each message in its own context, as in its own task
                 try:
-                    yielded = coro.send(None)
+                    yielded = context.run(coro.send, None)
                 except StopIteration:  # answered without waiting
                     if slots is not None:
                         slots.give_back()
                     continue
                 # The request waits: a new reader takes the socket, this task finishes the request.
-                await self._finish_here(coro, yielded)
+                await self._finish_here(coro, yielded, context)
                 return
         finally:
             if self._reader is asyncio.current_task():
                 self._closed.set()
 
-    async def _finish_here(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+    async def _finish_here(self, coro: Coroutine[Any, Any, None], yielded: Any, context: contextvars.Context) -> None:
         here = asyncio.current_task()
         assert here is not None
         self._tasks.add(here)
-        self._reader = asyncio.ensure_future(self._read())
+        self._reader = self._base_context.run(asyncio.ensure_future, self._read())
         try:
-            await resume(coro, yielded)
+            await resume(coro, yielded, context)
         finally:
             self._tasks.discard(here)
             if self._slots is not None:
