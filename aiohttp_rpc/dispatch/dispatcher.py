@@ -227,6 +227,14 @@ class Dispatcher:
         except ValueError:
             logger.debug('Unparsable message (%d bytes)', len(data))
             return self._parse_error_reply
+        return await self.answer(message, context)
+
+    async def answer(self, message: Any, context: MutableMapping[str, Any]) -> bytes | None:
+        """Answer one decoded message: the reply's bytes, or ``None`` when no reply is due.
+
+        Raises:
+            RequestRejected: a middleware refused the message at the transport level.
+        """
         if type(message) is dict:  # the common case, one call: skip a layer
             response = await self._process_one(message, context)
             return None if response is None else self._encoder.encode(response.dump())

@@ -106,7 +106,7 @@ class WSConnection:
         self._loads = codec.loads
         # aiohttp >= 3.11 sends our bytes as a text frame as they are; older versions need a str.
         self._write_frame: Callable[[bytes], Awaitable[None]] = (
-            self._write_bytes if hasattr(ws, 'send_frame') else self._write_str
+            functools.partial(ws.send_frame, opcode=WSMsgType.TEXT) if hasattr(ws, 'send_frame') else self._write_str
         )
         self._parse_error_reply = _parse_error_reply(codec)
 
@@ -206,13 +206,13 @@ class WSConnection:
             await self._on_requests(self, msg, message)
             return
         try:
-            output = await self._dispatcher.process_message(message, dict(self.context))
+            payload = await self._dispatcher.answer(message, dict(self.context))
         except RequestRejected as exc:
             logger.info('WebSocket request refused: %s', exc.reason)
             await self.ws.close(code=1008, message=exc.reason.encode()[:120])
             return
-        if output is not None:
-            await self._send_quietly(self._dispatcher.encode(output))
+        if payload is not None:
+            await self._send_quietly(payload)
 
     def _resolve(self, msg: Any, message: Any) -> None:
         future: asyncio.Future[Any] | None = None
@@ -248,16 +248,16 @@ class WSConnection:
         except _CONNECTION_ERRORS as exc:
             raise TransportError(data={'details': 'Connection closed.'}) from exc
 
-    async def _write_bytes(self, payload: bytes) -> None:
-        await self.ws.send_frame(payload, WSMsgType.TEXT)
-
     async def _write_str(self, payload: bytes) -> None:  # pragma: no cover - aiohttp < 3.11
         await self.ws.send_str(payload.decode())
 
     async def _send_quietly(self, payload: bytes) -> None:
+        if self.closed:
+            logger.debug('Reply dropped: the WebSocket is closed.')
+            return
         try:
-            await self.send_frame(payload)
-        except TransportError:
+            await self._write_frame(payload)
+        except _CONNECTION_ERRORS:
             logger.debug('Reply dropped: the WebSocket is closed.')
 
     async def send(
