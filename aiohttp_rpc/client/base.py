@@ -216,18 +216,17 @@ class BaseJSONRPCClient:
         *,
         notification: bool = False,
     ) -> JSONRPCRequest:
-        """A request for ``method_name`` with this client's next id (or none, for a notification)."""
-        return JSONRPCRequest(
-            method=method_name,
-            id=None if notification else next(self._ids),
-            args=args or None,
-            kwargs=kwargs or None,
-        )
+        """A request for ``method_name`` with this client's next id (or none, for a notification).
+
+        Raises:
+            InvalidParams: both positional and named arguments were given (JSON-RPC allows one kind).
+        """
+        return JSONRPCRequest.for_call(method_name, None if notification else next(self._ids), args, kwargs)
 
 
 def _request_ids(data: Any) -> tuple[JSONRPCIDType, ...]:
     """The ids a reply to ``data`` will carry (what a multiplexing transport waits for)."""
-    if isinstance(data, Mapping):
+    if type(data) is dict or isinstance(data, Mapping):
         request_id = data.get('id')
         return () if request_id is None else (request_id,)
     return tuple(item['id'] for item in data if isinstance(item, Mapping) and item.get('id') is not None)

@@ -99,6 +99,39 @@ class JSONRPCRequest:
         return data
 
     @classmethod
+    def for_call(
+        cls,
+        method: str,
+        request_id: JSONRPCIDType | None,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> JSONRPCRequest:
+        """A request built from Python call arguments (what a client's ``call``/``notify`` send): positional
+        ``args`` *or* named ``kwargs``; empty ones mean no ``params`` member.
+
+        Raises:
+            InvalidParams: both ``args`` and ``kwargs`` are non-empty.
+        """
+        if args and kwargs:
+            raise InvalidParams(data={'details': 'Need use args or kwargs.'})
+        request = object.__new__(cls)
+        request.method = method
+        request.id = request_id
+        request.jsonrpc = VERSION_2_0
+        request.extra_kwargs = {}
+        request.context = {}
+        if args:
+            request.params = request.args = args
+            request.kwargs = {}
+        elif kwargs:
+            request.params = request.kwargs = kwargs
+            request.args = ()
+        else:
+            request.params, request.args, request.kwargs = NOTHING, (), {}
+        request._null_id = False
+        return request
+
+    @classmethod
     def from_message(cls, data: dict[str, Any], context: MutableMapping[str, Any]) -> JSONRPCRequest:
         """Build a request from one decoded JSON object: the dispatcher's per-call path.
 

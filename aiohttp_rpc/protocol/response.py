@@ -55,6 +55,12 @@ class JSONRPCResponse:
         Raises:
             ParseError: ``data`` is not a valid response object.
         """
+        if type(data) is dict and data.get('jsonrpc') == VERSION_2_0 and 'result' in data and 'error' not in data:
+            response = reply(data.get('id'), data['result'])  # the common case, checked in one line
+            if kwargs:
+                for name, value in kwargs.items():
+                    setattr(response, name, value)
+            return response
         if not isinstance(data, Mapping):
             raise ParseError('Data must be a mapping.')
         jsonrpc = data.get('jsonrpc')
