@@ -71,7 +71,7 @@ def serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
             log(_banner(options, resolved, origin))
             return app
 
-        web.run_app(application(), sock=sock, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        web.run_app(application(), sock=sock, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT, handler_cancellation=True)
 
 
 def load_target(spec: str) -> Any:

@@ -47,6 +47,7 @@ class BaseJSONRPCServer(Dispatcher, abc.ABC):
         origin_policies = [*([origin_policy] if origin_policy else []), *origin_policies_of(self.middlewares)]
         self._origin_policies = tuple(origin_policies)
         self._host_policy = HostPolicy(allowed_hosts) if allowed_hosts is not None else None
+        self._has_access_checks = self._host_policy is not None or bool(self._origin_policies)
 
     def check_access(self, http_request: web.BaseRequest) -> None:
         """Refuse a request from a host or origin that is not allowed.

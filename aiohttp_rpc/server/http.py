@@ -34,6 +34,7 @@ DEFAULT_BODY_TIMEOUT = 30.0
 """Seconds reading a request body may take; a slower body gets 408."""
 
 _UTF8 = frozenset({'utf-8', 'utf8'})
+_VERDICT_CACHE_SIZE = 64
 _JSON_REPLY_HEADERS = CIMultiDictProxy(CIMultiDict({'Content-Type': 'application/json; charset=utf-8'}))
 _NO_CONTENT = 204
 
@@ -69,6 +70,10 @@ class JSONRPCServer(BaseJSONRPCServer):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.content_types = None if content_types is None else frozenset(t.lower() for t in content_types)
+        self._content_type_verdicts: dict[str | None, tuple[bool, str | None]] = {}
+        self._content_type_refusal = (
+            f'Send JSON-RPC as one of: {", ".join(sorted(self.content_types))}.' if self.content_types else ''
+        )
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
 
@@ -81,21 +86,28 @@ class JSONRPCServer(BaseJSONRPCServer):
         """
         if http_request.method != 'POST':
             raise web.HTTPMethodNotAllowed(method=http_request.method, allowed_methods=('POST',))
-        self.check_access(http_request)
-        if self.content_types is not None and http_request.content_type not in self.content_types:
-            raise web.HTTPUnsupportedMediaType(
-                text=f'Send JSON-RPC as one of: {", ".join(sorted(self.content_types))}.'
-            )
+        if self._has_access_checks:
+            self.check_access(http_request)
+        # Parsing a Content-Type header costs more than the rest of a small call: judge each distinct header
+        # once (a handful of kinds in practice; the cache stops growing at a fixed size).
+        raw_type = http_request.headers.get('Content-Type')
+        verdict = self._content_type_verdicts.get(raw_type)
+        if verdict is None:
+            verdict = self._judge_content_type(http_request, raw_type)
+        accepted, charset = verdict
+        if not accepted:
+            raise web.HTTPUnsupportedMediaType(text=self._content_type_refusal)
 
-        if http_request.content.is_eof() and self._fits(http_request.content_length):
-            body = await http_request.read()  # already received in full: nothing to time
+        if http_request.content.is_eof():  # already received in full: nothing to time
+            body = await http_request.read()
+            if self.max_body_size is not None and len(body) > self.max_body_size:
+                raise web.HTTPRequestEntityTooLarge(max_size=self.max_body_size, actual_size=len(body))
         else:
             try:
                 body = await deadline(self._read_body(http_request), self.body_timeout)
             except DeadlineExceeded:
                 raise web.HTTPRequestTimeout(text='The request body was not received in time.') from None
-        charset = http_request.charset
-        message = body if charset is None or charset.lower() in _UTF8 else _decode(body, charset)
+        message = body if charset is None else _decode(body, charset)
         if message is None:
             return web.Response(body=self.parse_error_reply, headers=_JSON_REPLY_HEADERS)
 
@@ -107,8 +119,14 @@ class JSONRPCServer(BaseJSONRPCServer):
             return web.Response(status=_NO_CONTENT)
         return web.Response(body=output, headers=_JSON_REPLY_HEADERS)
 
-    def _fits(self, length: int | None) -> bool:
-        return self.max_body_size is None or (length is not None and length <= self.max_body_size)
+    def _judge_content_type(self, http_request: web.Request, raw_type: str | None) -> tuple[bool, str | None]:
+        """``(accepted, charset to decode from or None for UTF-8)`` for a Content-Type header."""
+        accepted = self.content_types is None or http_request.content_type in self.content_types
+        charset = http_request.charset
+        verdict = (accepted, None if charset is None or charset.lower() in _UTF8 else charset)
+        if len(self._content_type_verdicts) < _VERDICT_CACHE_SIZE:
+            self._content_type_verdicts[raw_type] = verdict
+        return verdict
 
     async def _read_body(self, http_request: web.Request) -> bytes:
         limit = self.max_body_size
