@@ -52,6 +52,12 @@ class BaseJSONRPCMethod(abc.ABC):
     #: The parameter that receives the request context (see ``context_factory``), if any.
     context_param: str | None = None
 
+    @property
+    def direct_func(self) -> Callable[..., Any] | None:
+        """A coroutine function a dispatcher may call straight with the params instead of this object; ``None``
+        (the default) makes it call the object."""
+        return None
+
     def configure(self, *, validate: bool, context_type: Any) -> None:  # noqa: B027 - optional hook
         """Called when the method is registered on a server, with the server's defaults: whether to validate
         params, and the type of its request context (``None`` without a ``context_factory``)."""
@@ -163,6 +169,20 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         self.configured_with: tuple[bool, Any] | None = None
         if validate:
             self._validator = ParamsValidator(self.name, self._strict_params())
+
+    @property
+    def direct_func(self) -> Callable[..., Any] | None:
+        """The coroutine function a dispatcher may call straight with the params, when nothing else is part of
+        calling this method (no validation, context, ``rpc_request``, guards or ``prepare_result``)."""
+        if (
+            self._direct
+            and self._validator is None
+            and self.context_param is None
+            and not self._pass_extra_kwargs
+            and not self.guards
+        ):
+            return self.func
+        return None
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:
