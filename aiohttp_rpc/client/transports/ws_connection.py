@@ -26,6 +26,7 @@ from aiohttp import WSMessage, WSMsgType
 from ...dispatch.eager import resume, start_task
 from ...errors import ParseError, RequestRejected, RequestTimeoutError, TransportError
 from ...protocol.response import JSONRPCResponse
+from ...serialization import json_deserialize
 
 if TYPE_CHECKING:
     from aiohttp import ClientWebSocketResponse, web
@@ -103,7 +104,7 @@ class WSConnection:
         self._base_context = contextvars.copy_context()
         self._slots = _Slots(max_in_flight) if max_in_flight else None
         self._closed = asyncio.Event()
-        self._loads = codec.loads
+        self._loads = json_deserialize if codec.is_default else codec.loads
         # aiohttp >= 3.11 sends our bytes as a text frame as they are; older versions need a str.
         self._write_frame: Callable[[bytes], Awaitable[None]] = (
             functools.partial(ws.send_frame, opcode=WSMsgType.TEXT) if hasattr(ws, 'send_frame') else self._write_str
@@ -168,7 +169,11 @@ class WSConnection:
                     logger.debug('Unparsable WebSocket frame (%d bytes)', len(msg.data))
                     await self._send_quietly(self._parse_error_reply)
                     continue
-                if _is_response(message):
+                if type(message) is dict:
+                    if 'method' not in message and ('result' in message or 'error' in message):
+                        self._resolve(msg, message)
+                        continue
+                elif _is_response(message):
                     self._resolve(msg, message)
                     continue
                 if slots is not None:
@@ -211,8 +216,14 @@ class WSConnection:
             logger.info('WebSocket request refused: %s', exc.reason)
             await self.ws.close(code=1008, message=exc.reason.encode()[:120])
             return
-        if payload is not None:
-            await self._send_quietly(payload)
+        if payload is not None:  # _send_quietly, inline: one coroutine frame less per reply
+            if self._closed.is_set() or self.ws.closed:
+                logger.debug('Reply dropped: the WebSocket is closed.')
+                return
+            try:
+                await self._write_frame(payload)
+            except _CONNECTION_ERRORS:
+                logger.debug('Reply dropped: the WebSocket is closed.')
 
     def _resolve(self, msg: Any, message: Any) -> None:
         future: asyncio.Future[Any] | None = None
