@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import aiohttp
 import pytest
 from aiohttp import web
+from transports import Transport
 
 import aiohttp_rpc
 from aiohttp_rpc.methods import MethodDescription
@@ -97,3 +98,9 @@ def rpc_call(post_raw: PostRaw) -> RPCCall:
         return reply
 
     return call
+
+
+@pytest.fixture(params=['http', 'ws'])
+def transport(request: pytest.FixtureRequest, aiohttp_server: Any, http_session: aiohttp.ClientSession) -> Transport:
+    """A server of the kind under test, over HTTP and then over WebSocket (see tests/transports.py)."""
+    return Transport(request.param, aiohttp_server, http_session)

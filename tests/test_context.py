@@ -11,81 +11,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from transports import Transport, call, result
 
 import aiohttp_rpc
 from aiohttp_rpc import errors
 from aiohttp_rpc.middlewares import DEFAULT_MIDDLEWARES
 
 # -- how the tests reach a server -----------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Transport:
-    """A server of the kind under test (``http``: POST /rpc, ``ws``: GET /rpc) started on loopback."""
-
-    kind: str
-    aiohttp_server: Callable[..., Awaitable[TestServer]]
-    session: aiohttp.ClientSession
-    url: str = ''
-
-    def server(self, **options: Any) -> aiohttp_rpc.BaseJSONRPCServer:
-        options.setdefault('middlewares', DEFAULT_MIDDLEWARES)
-        if self.kind == 'http':
-            return aiohttp_rpc.JSONRPCServer(**options)
-        return aiohttp_rpc.WSJSONRPCServer(**options)
-
-    async def start(self, server: aiohttp_rpc.BaseJSONRPCServer) -> None:
-        app = web.Application()
-        app.router.add_route('POST' if self.kind == 'http' else 'GET', '/rpc', server.handle_http_request)
-        if isinstance(server, aiohttp_rpc.WSJSONRPCServer):
-            app.on_shutdown.append(server.on_shutdown)
-        self.url = str((await self.aiohttp_server(app)).make_url('/rpc'))
-
-    async def send(self, *messages: Any, headers: Mapping[str, str] | None = None) -> list[Any]:
-        """Send each message as JSON text; return the decoded replies. Over HTTP one POST per message, over WS
-        one socket for all of them, opened with ``headers`` on the upgrade request."""
-        replies = []
-        if self.kind == 'http':
-            all_headers = {'Content-Type': 'application/json', **(headers or {})}
-            for message in messages:
-                async with self.session.post(self.url, data=json.dumps(message), headers=all_headers) as response:
-                    assert response.status == 200, await response.text()
-                    replies.append(await response.json())
-            return replies
-        async with self.session.ws_connect(self.url, headers=headers) as ws:
-            for message in messages:
-                await ws.send_str(json.dumps(message))
-                reply = await ws.receive(timeout=5)
-                assert reply.type is WSMsgType.TEXT, reply
-                replies.append(json.loads(reply.data))
-        return replies
-
-    def client(self, **options: Any) -> aiohttp_rpc.BaseJSONRPCClient:
-        if self.kind == 'http':
-            return aiohttp_rpc.JSONRPCClient(self.url, **options)
-        return aiohttp_rpc.WSJSONRPCClient(self.url, **options)
-
-
-@pytest.fixture(params=['http', 'ws'])
-def transport(
-    request: pytest.FixtureRequest,
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-    http_session: aiohttp.ClientSession,
-) -> Transport:
-    return Transport(request.param, aiohttp_server, http_session)
-
-
-def call(method: str, params: Any = None, id: Any = 1) -> dict[str, Any]:
-    message: dict[str, Any] = {'jsonrpc': '2.0', 'method': method, 'id': id}
-    if params is not None:
-        message['params'] = params
-    return message
-
-
-def result(value: Any, id: Any = 1) -> dict[str, Any]:
-    return {'jsonrpc': '2.0', 'result': value, 'id': id}
 
 
 # -- the context and the methods ------------------------------------------------------------------------------
@@ -142,7 +76,7 @@ async def test_method_gets_the_context_built_from_the_request_headers(transport:
     server = transport.server(context_factory=factory.build())
     server.add_methods([whoami, greet, by_name, ping])
     await transport.start(server)
-    replies = await transport.send(
+    replies = await transport.send_all(
         call('whoami'),
         call('greet', ['Hello']),
         call('greet', {'greeting': 'Hi'}),
@@ -153,7 +87,7 @@ async def test_method_gets_the_context_built_from_the_request_headers(transport:
     assert replies == [result('ann'), result('Hello, ann'), result('Hi, ann'), result('ann!'), result('ann?')]
     assert factory.calls == 5  # one per message
     assert all(request.headers['X-User'] == 'ann' for request in factory.requests)
-    assert await transport.send(call('whoami')) == [result('anonymous')]
+    assert await transport.send_all(call('whoami')) == [result('anonymous')]
 
 
 async def test_factory_is_called_once_per_message_and_only_when_needed(transport: Transport) -> None:
@@ -162,20 +96,20 @@ async def test_factory_is_called_once_per_message_and_only_when_needed(transport
     server.add_methods([whoami, greet, by_name, ping])
     await transport.start(server)
 
-    assert await transport.send(call('ping'), [call('ping', id=1), call('ping', id=2)]) == [
+    assert await transport.send_all(call('ping'), [call('ping', id=1), call('ping', id=2)]) == [
         result('pong'),
         [result('pong', id=1), result('pong', id=2)],
     ]
     assert factory.calls == 0
 
     batch = [call('whoami', id=1), call('ping', id=2), call('greet', ['Hey'], id=3), call('by_name', id=4)]
-    assert await transport.send(batch, headers={'X-User': 'bob'}) == [
+    assert await transport.send_all(batch, headers={'X-User': 'bob'}) == [
         [result('bob', id=1), result('pong', id=2), result('Hey, bob', id=3), result('bob!', id=4)]
     ]
     assert factory.calls == 1
 
     notification = {'jsonrpc': '2.0', 'method': 'whoami'}
-    assert await transport.send([notification, call('whoami', id=5)], headers={'X-User': 'cy'}) == [
+    assert await transport.send_all([notification, call('whoami', id=5)], headers={'X-User': 'cy'}) == [
         [result('cy', id=5)]
     ]
     assert factory.calls == 2
@@ -186,7 +120,7 @@ async def test_a_method_call_that_fails_before_running_still_does_not_need_a_con
     server = transport.server(context_factory=factory.build())
     server.add_methods([whoami])
     await transport.start(server)
-    assert await transport.send(call('missing'), [call('missing', id=1)]) == [
+    assert await transport.send_all(call('missing'), [call('missing', id=1)]) == [
         {'jsonrpc': '2.0', 'error': {'code': -32601, 'message': 'Method not found'}, 'id': 1},
         [{'jsonrpc': '2.0', 'error': {'code': -32601, 'message': 'Method not found'}, 'id': 1}],
     ]
@@ -206,7 +140,7 @@ async def test_async_factory(transport: Transport) -> None:
     server = transport.server(context_factory=load_user)
     server.add_methods([whoami, greet])
     await transport.start(server)
-    assert await transport.send(call('whoami'), call('greet', ['Yo']), headers={'X-User': 'dee'}) == [
+    assert await transport.send_all(call('whoami'), call('greet', ['Yo']), headers={'X-User': 'dee'}) == [
         result('dee'),
         result('Yo, dee'),
     ]
@@ -227,7 +161,7 @@ async def test_async_factory_is_called_once_for_a_whole_batch(transport: Transpo
     server.add_methods([whoami, greet])
     await transport.start(server)
     batch = [call('whoami', id=1), call('greet', ['Hi'], id=2), call('whoami', id=3)]
-    assert await transport.send(batch) == [[result('eve', id=1), result('Hi, eve', id=2), result('eve', id=3)]]
+    assert await transport.send_all(batch) == [[result('eve', id=1), result('Hi, eve', id=2), result('eve', id=3)]]
     assert built == ['called']
 
 
@@ -251,7 +185,7 @@ async def test_callable_object_factory_uses_its_call_return_annotation(transport
     server = transport.server(context_factory=SessionStore({'s1': 'lee'}))
     server.add_methods([whoami, by_name])
     await transport.start(server)
-    assert await transport.send(call('by_name'), call('whoami'), headers={'X-Session': 's1'}) == [
+    assert await transport.send_all(call('by_name'), call('whoami'), headers={'X-Session': 's1'}) == [
         result('lee!'),
         result('lee'),
     ]
@@ -274,7 +208,7 @@ async def test_context_type_given_explicitly(transport: Transport) -> None:
     server = transport.server(context_factory=tenant_of, context_type=Tenant)
     server.add_methods([tenant, plain])
     await transport.start(server)
-    assert await transport.send(call('tenant', ['-eu']), call('plain'), headers={'X-Tenant': 'acme'}) == [
+    assert await transport.send_all(call('tenant', ['-eu']), call('plain'), headers={'X-Tenant': 'acme'}) == [
         result('acme-eu'),
         result('not a context'),
     ]
@@ -332,7 +266,7 @@ async def test_context_cannot_be_sent_by_name_when_validating(transport: Transpo
             'id': 1,
         }
 
-    replies = await transport.send(
+    replies = await transport.send_all(
         call('whoami', {'user': {'name': 'root'}}),
         call('greet', {'greeting': 'Hi', 'user': 'root'}),
         call('by_name', {'rpc_context': {'name': 'root'}}),
@@ -350,7 +284,7 @@ async def test_context_cannot_be_sent_by_name_when_validating(transport: Transpo
             'id': 1,
         },
     ]
-    assert await transport.send(call('greet', ['Hi']), headers={'X-User': 'hal'}) == [result('Hi, hal')]
+    assert await transport.send_all(call('greet', ['Hi']), headers={'X-User': 'hal'}) == [result('Hi, hal')]
 
 
 async def test_context_sent_by_name_without_validation_is_replaced_by_the_servers(transport: Transport) -> None:
@@ -360,7 +294,7 @@ async def test_context_sent_by_name_without_validation_is_replaced_by_the_server
     server = transport.server(context_factory=factory.build())
     server.add_methods([whoami, greet, by_name])
     await transport.start(server)
-    replies = await transport.send(
+    replies = await transport.send_all(
         call('whoami', {'user': {'name': 'root'}}),
         call('greet', {'greeting': 'Hi', 'user': 'root'}),
         call('by_name', {'rpc_context': 'root', 'punctuation': '.'}),
@@ -385,7 +319,7 @@ async def test_context_parameter_first_leaves_positional_params_to_the_others(
     server = transport.server(context_factory=UserFactory().build(), validate_params=validate_params)
     server.add_methods([spend, spend_named])
     await transport.start(server)
-    replies = await transport.send(
+    replies = await transport.send_all(
         call('spend', [5]),
         call('spend_named', [6]),
         call('spend', {'amount': 7}),
@@ -470,6 +404,6 @@ async def test_group_methods_get_the_context_too(transport: Transport) -> None:
     server = transport.server(context_factory=factory.build())
     server.add_group('account', group)
     await transport.start(server)
-    assert await transport.send(call('account.me'), headers={'X-User': 'kim', 'X-Roles': 'admin,ops'}) == [
+    assert await transport.send_all(call('account.me'), headers={'X-User': 'kim', 'X-Roles': 'admin,ops'}) == [
         result({'name': 'kim', 'roles': ['admin', 'ops']})
     ]

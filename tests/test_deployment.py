@@ -170,9 +170,10 @@ async def wait_for_exit(process: subprocess.Popen[bytes]) -> int:
 
 
 async def refused(port: int) -> bool:
+    """Whether a new connection is turned away: refused, or reset by a listener that is closing."""
     try:
         _, writer = await asyncio.open_connection('127.0.0.1', port)
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
         return True
     writer.close()
     with contextlib.suppress(ConnectionError):

@@ -3,15 +3,14 @@ denied, over HTTP and over WebSocket (where they check the upgrade request)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from aiohttp.test_utils import TestServer
+from transports import Transport, call, result
 
 import aiohttp_rpc
 from aiohttp_rpc import errors
@@ -19,72 +18,6 @@ from aiohttp_rpc.middlewares import DEFAULT_MIDDLEWARES
 from aiohttp_rpc.protocol import JSONRPCRequest
 
 # -- how the tests reach a server -----------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Transport:
-    """A server of the kind under test (``http``: POST /rpc, ``ws``: GET /rpc) started on loopback."""
-
-    kind: str
-    aiohttp_server: Callable[..., Awaitable[TestServer]]
-    session: aiohttp.ClientSession
-    url: str = ''
-    port: int = 0
-
-    def server(self, **options: Any) -> aiohttp_rpc.BaseJSONRPCServer:
-        options.setdefault('middlewares', DEFAULT_MIDDLEWARES)
-        if self.kind == 'http':
-            return aiohttp_rpc.JSONRPCServer(**options)
-        return aiohttp_rpc.WSJSONRPCServer(**options)
-
-    async def start(self, server: aiohttp_rpc.BaseJSONRPCServer) -> None:
-        app = web.Application()
-        app.router.add_route('POST' if self.kind == 'http' else 'GET', '/rpc', server.handle_http_request)
-        if isinstance(server, aiohttp_rpc.WSJSONRPCServer):
-            app.on_shutdown.append(server.on_shutdown)
-        test_server = await self.aiohttp_server(app)
-        self.url = str(test_server.make_url('/rpc'))
-        assert test_server.port is not None
-        self.port = test_server.port
-
-    async def send(self, message: Any, *, headers: Mapping[str, str] | None = None) -> Any:
-        """Send one message with ``headers`` (on the POST, or on the WS upgrade) and return the decoded reply."""
-        body = json.dumps(message)
-        if self.kind == 'http':
-            all_headers = {'Content-Type': 'application/json', **(headers or {})}
-            async with self.session.post(self.url, data=body, headers=all_headers) as response:
-                assert response.status == 200, await response.text()
-                return await response.json()
-        async with self.session.ws_connect(self.url, headers=headers) as ws:
-            await ws.send_str(body)
-            reply = await ws.receive(timeout=5)
-            assert reply.type is WSMsgType.TEXT, reply
-            return json.loads(reply.data)
-
-    def client(self, **options: Any) -> aiohttp_rpc.BaseJSONRPCClient:
-        if self.kind == 'http':
-            return aiohttp_rpc.JSONRPCClient(self.url, **options)
-        return aiohttp_rpc.WSJSONRPCClient(self.url, **options)
-
-
-@pytest.fixture(params=['http', 'ws'])
-def transport(
-    request: pytest.FixtureRequest,
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-    http_session: aiohttp.ClientSession,
-) -> Transport:
-    return Transport(request.param, aiohttp_server, http_session)
-
-
-def call(method: str, params: Any = None, id: Any = 1) -> dict[str, Any]:
-    message: dict[str, Any] = {'jsonrpc': '2.0', 'method': method, 'id': id}
-    if params is not None:
-        message['params'] = params
-    return message
-
-
-def result(value: Any, id: Any = 1) -> dict[str, Any]:
-    return {'jsonrpc': '2.0', 'result': value, 'id': id}
 
 
 def denied(id: Any = 1) -> dict[str, Any]:

@@ -8,85 +8,18 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-import json
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-import aiohttp
 import pydantic
 import pytest
-from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestServer
+from transports import Transport, call, result
 from typing_extensions import TypedDict  # pydantic refuses typing.TypedDict before Python 3.12
 
 import aiohttp_rpc
 from aiohttp_rpc import errors
-from aiohttp_rpc.middlewares import DEFAULT_MIDDLEWARES
 
 # -- how the tests reach a server -----------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Transport:
-    """A server of the kind under test (``http``: POST /rpc, ``ws``: GET /rpc) started on loopback."""
-
-    kind: str
-    aiohttp_server: Callable[..., Awaitable[TestServer]]
-    session: aiohttp.ClientSession
-    url: str = ''
-
-    def server(self, **options: Any) -> aiohttp_rpc.BaseJSONRPCServer:
-        options.setdefault('middlewares', DEFAULT_MIDDLEWARES)
-        if self.kind == 'http':
-            return aiohttp_rpc.JSONRPCServer(**options)
-        return aiohttp_rpc.WSJSONRPCServer(**options)
-
-    async def start(self, server: aiohttp_rpc.BaseJSONRPCServer) -> None:
-        app = web.Application()
-        app.router.add_route('POST' if self.kind == 'http' else 'GET', '/rpc', server.handle_http_request)
-        if isinstance(server, aiohttp_rpc.WSJSONRPCServer):
-            app.on_shutdown.append(server.on_shutdown)
-        self.url = str((await self.aiohttp_server(app)).make_url('/rpc'))
-
-    async def send(self, message: Any) -> Any:
-        """Send one message as JSON text and return the decoded reply (a fresh socket per message over WS)."""
-        body = json.dumps(message)
-        if self.kind == 'http':
-            headers = {'Content-Type': 'application/json'}
-            async with self.session.post(self.url, data=body, headers=headers) as response:
-                assert response.status == 200, await response.text()
-                return await response.json()
-        async with self.session.ws_connect(self.url) as ws:
-            await ws.send_str(body)
-            reply = await ws.receive(timeout=5)
-            assert reply.type is WSMsgType.TEXT, reply
-            return json.loads(reply.data)
-
-    def client(self) -> aiohttp_rpc.BaseJSONRPCClient:
-        if self.kind == 'http':
-            return aiohttp_rpc.JSONRPCClient(self.url)
-        return aiohttp_rpc.WSJSONRPCClient(self.url)
-
-
-@pytest.fixture(params=['http', 'ws'])
-def transport(
-    request: pytest.FixtureRequest,
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-    http_session: aiohttp.ClientSession,
-) -> Transport:
-    return Transport(request.param, aiohttp_server, http_session)
-
-
-def call(method: str, params: Any = None, id: Any = 1) -> dict[str, Any]:
-    message: dict[str, Any] = {'jsonrpc': '2.0', 'method': method, 'id': id}
-    if params is not None:
-        message['params'] = params
-    return message
-
-
-def result(value: Any, id: Any = 1) -> dict[str, Any]:
-    return {'jsonrpc': '2.0', 'result': value, 'id': id}
 
 
 def invalid_params(*problems: tuple[list[Any], str, str], id: Any = 1) -> dict[str, Any]:
