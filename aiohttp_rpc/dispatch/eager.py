@@ -44,9 +44,17 @@ class resume(Generic[T]):
         self._context = context
 
     def __await__(self) -> Generator[Any, Any, T]:
-        if self._context is not None:
-            return (yield from self._steps_in_context(self._context))
-        coro, yielded = self._coro, self._yielded
+        coro, yielded, context = self._coro, self._yielded, self._context
+        send: Callable[[Any], Any] = coro.send
+        throw: Callable[[BaseException], Any] = coro.throw
+        if context is not None:  # every step in the context the first one ran in
+
+            def send(value: Any) -> Any:
+                return context.run(coro.send, value)
+
+            def throw(exc: BaseException) -> Any:
+                return context.run(coro.throw, exc)
+
         while True:
             try:
                 sent = yield yielded
@@ -55,31 +63,12 @@ class resume(Generic[T]):
                 raise
             except BaseException as exc:  # noqa: BLE001 - whatever the task throws in (e.g. CancelledError) is handed on
                 try:
-                    yielded = coro.throw(exc)
+                    yielded = throw(exc)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
             else:
                 try:
-                    yielded = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-
-    def _steps_in_context(self, context: contextvars.Context) -> Generator[Any, Any, T]:
-        coro, yielded = self._coro, self._yielded
-        while True:
-            try:
-                sent = yield yielded
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # noqa: BLE001 - whatever the task throws in is handed on
-                try:
-                    yielded = context.run(coro.throw, exc)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-            else:
-                try:
-                    yielded = context.run(coro.send, sent)
+                    yielded = send(sent)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
 
