@@ -167,7 +167,7 @@ class WSConnection:
                     message = self._loads(msg.data)
                 except ValueError:
                     logger.debug('Unparsable WebSocket frame (%d bytes)', len(msg.data))
-                    await self._send_quietly(self._parse_error_reply)
+                    await self._send_reply(self._parse_error_reply)
                     continue
                 if type(message) is dict:
                     if 'method' not in message and ('result' in message or 'error' in message):
@@ -179,13 +179,23 @@ class WSConnection:
                 if slots is not None:
                     while not slots.take():  # backpressure: no reading while the limit is reached
                         await slots.wait()
-                coro = self._answer(msg, message)
+                if self._on_requests is None:
+                    coro: Coroutine[Any, Any, bytes | None] = self._dispatcher.answer(message, dict(self.context))
+                else:
+                    coro = self._hand_to_hook(msg, message)
                 context = self._base_context.copy()  # each message in its own context, as in its own task
                 try:
                     yielded = context.run(coro.send, None)
-                except StopIteration:  # answered without waiting
+                except StopIteration as stop:  # answered without waiting: the reply goes out from here
                     if slots is not None:
                         slots.give_back()
+                    if stop.value is not None:
+                        await self._send_reply(stop.value)
+                    continue
+                except RequestRejected as exc:
+                    if slots is not None:
+                        slots.give_back()
+                    await self._refuse(exc)
                     continue
                 # The request waits: a new reader takes the socket, this task finishes the request.
                 await self._finish_here(coro, yielded, context)
@@ -194,36 +204,41 @@ class WSConnection:
             if self._reader is asyncio.current_task():
                 self._closed.set()
 
-    async def _finish_here(self, coro: Coroutine[Any, Any, None], yielded: Any, context: contextvars.Context) -> None:
+    async def _finish_here(
+        self, coro: Coroutine[Any, Any, bytes | None], yielded: Any, context: contextvars.Context
+    ) -> None:
         here = asyncio.current_task()
         assert here is not None
         self._tasks.add(here)
         self._reader = self._base_context.run(asyncio.ensure_future, self._read())
         try:
-            await resume(coro, yielded, context)
+            payload = await resume(coro, yielded, context)
+        except RequestRejected as exc:
+            await self._refuse(exc)
+        else:
+            if payload is not None:
+                await self._send_reply(payload)
         finally:
             self._tasks.discard(here)
             if self._slots is not None:
                 self._slots.give_back()
 
-    async def _answer(self, msg: Any, message: Any) -> None:
-        if self._on_requests is not None:
-            await self._on_requests(self, msg, message)
+    async def _hand_to_hook(self, msg: Any, message: Any) -> None:
+        assert self._on_requests is not None
+        await self._on_requests(self, msg, message)
+
+    async def _refuse(self, exc: RequestRejected) -> None:
+        logger.info('WebSocket request refused: %s', exc.reason)
+        await self.ws.close(code=1008, message=exc.reason.encode()[:120])
+
+    async def _send_reply(self, payload: bytes) -> None:
+        if self._closed.is_set() or self.ws.closed:
+            logger.debug('Reply dropped: the WebSocket is closed.')
             return
         try:
-            payload = await self._dispatcher.answer(message, dict(self.context))
-        except RequestRejected as exc:
-            logger.info('WebSocket request refused: %s', exc.reason)
-            await self.ws.close(code=1008, message=exc.reason.encode()[:120])
-            return
-        if payload is not None:  # _send_quietly, inline: one coroutine frame less per reply
-            if self._closed.is_set() or self.ws.closed:
-                logger.debug('Reply dropped: the WebSocket is closed.')
-                return
-            try:
-                await self._write_frame(payload)
-            except _CONNECTION_ERRORS:
-                logger.debug('Reply dropped: the WebSocket is closed.')
+            await self._write_frame(payload)
+        except _CONNECTION_ERRORS:
+            logger.debug('Reply dropped: the WebSocket is closed.')
 
     def _resolve(self, msg: Any, message: Any) -> None:
         future: asyncio.Future[Any] | None = None
@@ -261,15 +276,6 @@ class WSConnection:
 
     async def _write_str(self, payload: bytes) -> None:  # pragma: no cover - aiohttp < 3.11
         await self.ws.send_str(payload.decode())
-
-    async def _send_quietly(self, payload: bytes) -> None:
-        if self.closed:
-            logger.debug('Reply dropped: the WebSocket is closed.')
-            return
-        try:
-            await self._write_frame(payload)
-        except _CONNECTION_ERRORS:
-            logger.debug('Reply dropped: the WebSocket is closed.')
 
     async def send(
         self,
