@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import select
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -116,6 +117,10 @@ async def test_ws_flood_from_a_peer_that_reads_nothing(soak_server: SoakServer) 
         await warm_up(session, soak_server)
         before = soak_server.memory()
         async with session.ws_connect(f'http://127.0.0.1:{soak_server.port}/ws', max_msg_size=0) as ws:
+            # A small receive buffer while flooding, whatever the machine's TCP settings: the server's replies
+            # back up at once (with a large one they may all fit in the kernel's buffers). Large again to read.
+            sock = ws.get_extra_info('socket')
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
 
             async def flood() -> None:
                 for i in range(WS_REQUESTS):
@@ -123,6 +128,7 @@ async def test_ws_flood_from_a_peer_that_reads_nothing(soak_server: SoakServer) 
 
             # A server that stopped reading for good would block our sends: fail instead of hanging.
             await asyncio.wait_for(flood(), 30)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * MIB)
             answered: dict[int, int] = {}
             for _ in range(WS_REQUESTS):
                 msg = await ws.receive(timeout=10)

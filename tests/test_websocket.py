@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -586,3 +587,40 @@ async def test_flood_from_a_peer_that_reads_nothing_is_bounded(ws_server: Server
     # Client and server share this process: 10,000 replies of ~260 bytes each are 2.6 MB if all were held
     # at once; backpressure keeps the peak well under that order of magnitude times a safety factor.
     assert peak_bytes < 16 * 1024 * 1024, peak_bytes
+
+
+async def test_replies_the_peer_does_not_read_do_not_stop_the_reader(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    """Replies that cannot be written (the peer reads nothing, the socket buffers are full) wait in their own
+    tasks: the server goes on reading requests, up to max_in_flight waiting replies, so a client that sends
+    everything before it reads is not blocked. Small socket buffers on both ends make the backlog certain."""
+    server = aiohttp_rpc.WSJSONRPCServer(max_in_flight=64)
+    server.add_method(echo)
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        assert request.transport is not None
+        server_socket = request.transport.get_extra_info('socket')
+        server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
+        server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        return await server.handle_http_request(request)
+
+    app = web.Application()
+    app.router.add_get('/rpc', handler)
+    url = str((await aiohttp_server(app)).make_url('/rpc'))
+    total = 3_000  # ~3 MB of replies: far more than both socket buffers and aiohttp's write buffer hold
+    payload = 'x' * 1000
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, max_msg_size=0) as ws:
+        sock = ws.get_extra_info('socket')
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
+
+        async def flood() -> None:
+            for i in range(total):
+                await ws.send_str(json.dumps({'jsonrpc': '2.0', 'method': 'echo', 'params': [payload], 'id': i}))
+
+        await asyncio.wait_for(flood(), 10)  # a server that stopped reading would block these sends
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        replies = [json.loads((await ws.receive(timeout=10)).data) for _ in range(total)]
+    expected = {'args': [payload], 'kwargs': {}}
+    assert replies == [{'jsonrpc': '2.0', 'id': i, 'result': expected} for i in range(total)]

@@ -187,17 +187,25 @@ class WSConnection:
                 try:
                     yielded = context.run(coro.send, None)
                 except StopIteration as stop:  # answered without waiting: the reply goes out from here
-                    if slots is not None:
-                        slots.give_back()
-                    if stop.value is not None:
-                        await self._send_reply(stop.value)
-                    continue
+                    if stop.value is None:
+                        if slots is not None:
+                            slots.give_back()
+                        continue
+                    # Sending waits only when the socket's buffer is full (a peer that does not read): then
+                    # the send, not the reader, waits for the drain, and reading goes on up to the limit.
+                    coro = self._send_reply(stop.value)
+                    try:
+                        yielded = coro.send(None)
+                    except StopIteration:
+                        if slots is not None:
+                            slots.give_back()
+                        continue
                 except RequestRejected as exc:
                     if slots is not None:
                         slots.give_back()
                     await self._refuse(exc)
                     continue
-                # The request waits: a new reader takes the socket, this task finishes the request.
+                # The request (or its reply) waits: a new reader takes the socket, this task finishes it.
                 await self._finish_here(coro, yielded, context)
                 return
         finally:
