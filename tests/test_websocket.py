@@ -589,8 +589,9 @@ async def test_flood_from_a_peer_that_reads_nothing_is_bounded(ws_server: Server
     assert peak_bytes < 16 * 1024 * 1024, peak_bytes
 
 
+@pytest.mark.parametrize('invalid', [False, True], ids=['requests', 'every-other-frame-invalid-json'])
 async def test_replies_the_peer_does_not_read_do_not_stop_the_reader(
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    aiohttp_server: Callable[..., Awaitable[TestServer]], invalid: bool
 ) -> None:
     """Replies that cannot be written (the peer reads nothing, the socket buffers are full) wait in their own
     tasks: the server goes on reading requests, up to max_in_flight waiting replies, so a client that sends
@@ -608,19 +609,25 @@ async def test_replies_the_peer_does_not_read_do_not_stop_the_reader(
     app = web.Application()
     app.router.add_get('/rpc', handler)
     url = str((await aiohttp_server(app)).make_url('/rpc'))
-    total = 3_000  # ~3 MB of replies: far more than both socket buffers and aiohttp's write buffer hold
+    total = 8_000  # 8 MB of requests: more than this client's send buffer can take (at most 4 MiB on Linux)
     payload = 'x' * 1000
     async with aiohttp.ClientSession() as session, session.ws_connect(url, max_msg_size=0) as ws:
         sock = ws.get_extra_info('socket')
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
 
         async def flood() -> None:
             for i in range(total):
-                await ws.send_str(json.dumps({'jsonrpc': '2.0', 'method': 'echo', 'params': [payload], 'id': i}))
+                frame = json.dumps({'jsonrpc': '2.0', 'method': 'echo', 'params': [payload], 'id': i})
+                await ws.send_str(frame[:-1] if invalid and i % 2 else frame)
 
         await asyncio.wait_for(flood(), 10)  # a server that stopped reading would block these sends
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
         replies = [json.loads((await ws.receive(timeout=10)).data) for _ in range(total)]
-    expected = {'args': [payload], 'kwargs': {}}
-    assert replies == [{'jsonrpc': '2.0', 'id': i, 'result': expected} for i in range(total)]
+    result = {'args': [payload], 'kwargs': {}}
+    parse_error = {'code': -32700, 'message': 'Parse error', 'data': {'details': 'Invalid JSON.'}}
+    assert replies == [
+        {'jsonrpc': '2.0', 'id': None, 'error': parse_error}
+        if invalid and i % 2
+        else {'jsonrpc': '2.0', 'id': i, 'result': result}
+        for i in range(total)
+    ]

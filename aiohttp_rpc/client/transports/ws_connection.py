@@ -48,6 +48,7 @@ DEFAULT_MAX_IN_FLIGHT = 1024
 _CLOSING_TYPES = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 _CONNECTION_ERRORS = (ConnectionError, RuntimeError)  # aiohttp raises both for a socket that is going away
 _DATA_TYPES = (WSMsgType.TEXT, WSMsgType.BINARY)
+_UNPARSABLE = object()  # stands for a frame that is not JSON
 
 
 def _reply_id(reply: dict[str, Any]) -> Any:
@@ -167,20 +168,23 @@ class WSConnection:
                     message = self._loads(msg.data)
                 except ValueError:
                     logger.debug('Unparsable WebSocket frame (%d bytes)', len(msg.data))
-                    await self._send_reply(self._parse_error_reply)
-                    continue
-                if type(message) is dict:
-                    if 'method' not in message and ('result' in message or 'error' in message):
+                    message = _UNPARSABLE
+                else:
+                    if type(message) is dict:
+                        if 'method' not in message and ('result' in message or 'error' in message):
+                            self._resolve(msg, message)
+                            continue
+                    elif _is_response(message):
                         self._resolve(msg, message)
                         continue
-                elif _is_response(message):
-                    self._resolve(msg, message)
-                    continue
                 if slots is not None:
                     while not slots.take():  # backpressure: no reading while the limit is reached
                         await slots.wait()
-                if self._on_requests is None:
-                    coro: Coroutine[Any, Any, bytes | None] = self._dispatcher.answer(message, dict(self.context))
+                coro: Coroutine[Any, Any, bytes | None]
+                if message is _UNPARSABLE:
+                    coro = self._send_reply(self._parse_error_reply)  # answered like a request, in its turn
+                elif self._on_requests is None:
+                    coro = self._dispatcher.answer(message, dict(self.context))
                 else:
                     coro = self._hand_to_hook(msg, message)
                 context = self._base_context.copy()  # each message in its own context, as in its own task
