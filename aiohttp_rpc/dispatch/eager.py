@@ -95,13 +95,14 @@ class _Budget:
 
 
 async def run_all(
-    make: Callable[[Any], Coroutine[Any, Any, T]],
+    make: Callable[[Any, Any], Coroutine[Any, Any, T]],
     items: Sequence[Any],
+    arg: Any,
     results: list[T],
     *,
     limit: int | None = None,
 ) -> None:
-    """Run ``make(item)`` for every item concurrently, storing each result at its index in ``results``.
+    """Run ``make(item, arg)`` for every item concurrently, storing each result at its index in ``results``.
 
     At most about ``limit`` members wait at the same time; past that, a member that waits is finished before
     the next one starts.
@@ -109,19 +110,20 @@ async def run_all(
     Raises:
         BaseException: whatever a member raised; the members still running are cancelled and awaited first.
     """
-    await _run_from(make, items, results, 0, _Budget(limit), contextvars.copy_context())
+    await _run_from(make, items, arg, results, 0, _Budget(limit), contextvars.copy_context())
 
 
 async def _run_from(
-    make: Callable[[Any], Coroutine[Any, Any, T]],
+    make: Callable[[Any, Any], Coroutine[Any, Any, T]],
     items: Sequence[Any],
+    arg: Any,
     results: list[T],
     index: int,
     budget: _Budget,
     base: contextvars.Context,
 ) -> None:
     while index < len(items):
-        coro = make(items[index])
+        coro = make(items[index], arg)
         context = base.copy()  # each member in its own context, as in a task of its own
         try:
             yielded = context.run(coro.send, None)
@@ -135,7 +137,7 @@ async def _run_from(
             index += 1
             continue
         # This member waits: the rest go on in a new task while this one finishes here, in our task.
-        rest = base.run(asyncio.ensure_future, _run_from(make, items, results, index + 1, budget, base))
+        rest = base.run(asyncio.ensure_future, _run_from(make, items, arg, results, index + 1, budget, base))
         here = asyncio.current_task()
         assert here is not None
         rest.add_done_callback(functools.partial(_stop_on_failure, here=here))

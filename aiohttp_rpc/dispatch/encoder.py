@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InternalError, ResponseTooLarge
 from ..protocol.response import JSONRPCResponse
+from ..serialization import fast_dumps
 
 if TYPE_CHECKING:
     from ..serialization import JSONCodec
@@ -89,24 +90,27 @@ class ReplyEncoder:
         self._codec = codec
         self._max_response_size = max_response_size
         self._max_batch_response_size = max_batch_response_size
+        # The one-shot encoding stands when it fits every limit that applies: a batch reply must fit both
+        # the per-reply and the per-batch limits (each member is no larger than the whole).
         limits = [size for size in (max_response_size, max_batch_response_size) if size is not None]
-        self._batch_fast_limit = min(limits) if limits else None
+        self._reply_limit = sys.maxsize if max_response_size is None else max_response_size
+        self._batch_limit = min(limits) if limits else sys.maxsize
+        # orjson itself, when the codec is the default one: one call less per reply. Whatever it refuses goes
+        # to the careful path, where the codec itself encodes it.
+        self._dumps = fast_dumps if codec.is_default else codec.dumps
         # What a serializer writes for a non-finite float: orjson writes null, json.dumps writes NaN/Infinity.
         self._suspects = (b'null',) if codec.is_default else (b'NaN', b'Infinity')
+        self._suspect = self._suspects[0]
 
     def encode(self, output: Any) -> bytes:
         """Serialize a reply (dict) or batch reply (list of dicts)."""
         try:
-            data = self._codec.dumps(output)
+            data = self._dumps(output)
         except _ENCODE_ERRORS:
             pass
         else:
-            # Within every limit that applies, the one-shot encoding stands: a batch reply must fit both the
-            # per-reply and the per-batch limits (each member is no larger than the whole).
-            limit = self._batch_fast_limit if type(output) is list else self._max_response_size
-            if (limit is None or len(data) <= limit) and (
-                (self._suspects[0] not in data and (len(self._suspects) == 1 or self._suspects[1] not in data))
-                or not self._may_be_non_finite(data, output)
+            if len(data) <= (self._batch_limit if type(output) is list else self._reply_limit) and (
+                self._suspect not in data or not self._may_be_non_finite(data, output)
             ):
                 return data
         if isinstance(output, list):
