@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Coroutine, Iterable, Mapping, MutableMapping, Sequence
 from concurrent.futures import Executor
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -232,10 +233,12 @@ class Dispatcher:
         except ValueError:
             logger.debug('Unparsable message (%d bytes)', len(data))
             return self._parse_error_reply
-        # What answer() does, inline: one coroutine frame less per message.
-        output = await (
-            self._process_one(message, context) if type(message) is dict else self.process_message(message, context)
-        )
+        if type(message) is dict:  # what answer() does, inline: one coroutine frame less per message
+            output = self._start_one(message, context)
+            if type(output) is CoroutineType:
+                output = await output
+        else:
+            output = await self.process_message(message, context)
         return None if output is None else self._encoder.encode(output)
 
     async def answer(self, message: Any, context: MutableMapping[str, Any]) -> bytes | None:
@@ -245,9 +248,34 @@ class Dispatcher:
             RequestRejected: a middleware refused the message at the transport level.
         """
         if type(message) is dict:  # the common case, one call: skip a layer
-            output = await self._process_one(message, context)
+            output = self._start_one(message, context)
+            if type(output) is CoroutineType:
+                output = await output
         else:
             output = await self.process_message(message, context)
+        return None if output is None else self._encoder.encode(output)
+
+    def start_answer(
+        self, message: Any, context: MutableMapping[str, Any]
+    ) -> bytes | Coroutine[Any, Any, bytes | None] | None:
+        """Start answering one decoded message, without awaiting: the reply's bytes or ``None`` when that is
+        known at once (a single call whose method did not wait: most), otherwise a coroutine, not yet started,
+        that finishes the work and returns them. What :meth:`answer` does, minus a coroutine for most calls.
+
+        Raises:
+            RequestRejected: a middleware refused the message at the transport level.
+        """
+        if type(message) is not dict:
+            return self.answer(message, context)
+        output = self._start_one(message, context)
+        if output is None:
+            return None
+        if type(output) is CoroutineType:
+            return self._encode_later(output)
+        return self._encoder.encode(output)
+
+    async def _encode_later(self, waiting: Coroutine[Any, Any, dict[str, Any] | None]) -> bytes | None:
+        output = await waiting
         return None if output is None else self._encoder.encode(output)
 
     async def process_message(self, message: Any, context: MutableMapping[str, Any]) -> Any:
@@ -257,7 +285,8 @@ class Dispatcher:
             RequestRejected: a middleware refused the message at the transport level.
         """
         if isinstance(message, dict):
-            return await self._process_one(message, context)
+            output = self._start_one(message, context)
+            return (await output) if type(output) is CoroutineType else output
         if isinstance(message, list):
             return await self._process_batch(message, context)
         return JSONRPCResponse(error=InvalidRequest(data=_NOT_A_MESSAGE)).dump()
@@ -274,11 +303,15 @@ class Dispatcher:
         if self._max_batch is not None and len(items) > self._max_batch:
             return JSONRPCResponse(error=InvalidRequest(data=_BATCH_TOO_LARGE)).dump()
         outputs: list[dict[str, Any] | None] = [None] * len(items)
-        await run_all(self._process_one, items, context, outputs, limit=self._batch_concurrency)
+        await run_all(self._start_one, items, context, outputs, limit=self._batch_concurrency)
         return [output for output in outputs if output is not None] or None
 
-    async def _process_one(self, data: Any, context: MutableMapping[str, Any]) -> dict[str, Any] | None:
-        """Answer one request object: its JSON-ready reply, or ``None`` for a notification.
+    def _start_one(self, data: Any, context: MutableMapping[str, Any]) -> Any:
+        """Start answering one request object, without awaiting.
+
+        Returns its JSON-ready reply, or ``None`` for a notification, when the call completed without waiting
+        (most do: a call that never waits needs no timeout timer and no coroutine of ours); otherwise a
+        coroutine, not yet started, that finishes the call (under the call timeout) and returns the reply.
 
         The direct path: a well-formed request, on a server whose middlewares all folded away (the defaults)
         and with no server guards, to a method that is a plain coroutine function with nothing around it (no
@@ -286,6 +319,9 @@ class Dispatcher:
         straight with the params. It behaves exactly as the full path, minus two objects and two frames per
         call (benchmarks: every ``ping`` row). Anything else, every malformed request included, takes the full
         path, which gives the precise error.
+
+        Raises:
+            RequestRejected: a middleware refused the message at the transport level.
         """
         coro: Coroutine[Any, Any, Any] | None = None
         if self._lean and type(data) is dict:
@@ -329,38 +365,62 @@ class Dispatcher:
             coro = self._chain(request)
             request_id, method_name, is_notification = request.id, request.method, request.is_notification
         try:
-            # Driven by hand: a call that completes without waiting (most do) needs no timeout timer.
-            try:
-                outcome = coro.send(None)
-            except StopIteration as stop:
-                outcome = stop.value
-            else:
-                outcome = await finish_within(coro, outcome, self._call_timeout)
-            if direct:  # the method's own result
-                output = {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': outcome}
-            elif type(outcome) is JSONRPCResponse or isinstance(outcome, JSONRPCResponse):
-                output = outcome.dump()
-            else:
-                raise TypeError(f'A middleware returned {type(outcome).__name__}, not JSONRPCResponse.')
-        except JSONRPCError as exc:  # raised by the method (direct), or by a middleware without exception_middleware
-            output = _error_output(request_id, exc)
-        except DeadlineExceeded:
+            yielded = coro.send(None)
+        except StopIteration as stop:
+            output = self._completed(stop.value, request_id, method_name, direct)
+        except BaseException as exc:  # noqa: BLE001 - sorted by _failed, which re-raises what must go on
+            output = self._failed(exc, request_id, method_name)
+        else:
+            return self._finish_one(coro, yielded, request_id, method_name, is_notification, direct)
+        return None if is_notification else output
+
+    async def _finish_one(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        yielded: Any,
+        request_id: Any,
+        method_name: Any,
+        is_notification: bool,
+        direct: bool,
+    ) -> dict[str, Any] | None:
+        """The rest of a call whose first step waited (see :meth:`_start_one`), under the call timeout."""
+        try:
+            outcome = await finish_within(coro, yielded, self._call_timeout)
+        except BaseException as exc:  # noqa: BLE001 - sorted by _failed, which re-raises what must go on
+            output = self._failed(exc, request_id, method_name)
+        else:
+            output = self._completed(outcome, request_id, method_name, direct)
+        return None if is_notification else output
+
+    def _completed(self, outcome: Any, request_id: Any, method_name: Any, direct: bool) -> dict[str, Any]:
+        """The reply to a call that returned: the method's result (direct path) or the chain's response."""
+        if direct:
+            return {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': outcome}
+        if type(outcome) is JSONRPCResponse or isinstance(outcome, JSONRPCResponse):
+            return outcome.dump()
+        problem = TypeError(f'A middleware returned {type(outcome).__name__}, not JSONRPCResponse.')
+        return self._failed(problem, request_id, method_name)
+
+    def _failed(self, exc: BaseException, request_id: Any, method_name: Any) -> dict[str, Any]:
+        """The reply to a call that raised; re-raises what is not the call's own failure (a refusal of the
+        whole message, our own cancellation, ``KeyboardInterrupt`` and the like)."""
+        if isinstance(exc, JSONRPCError):  # raised by the method (direct) or by a middleware
+            return _error_output(request_id, exc)
+        if isinstance(exc, DeadlineExceeded):
             logger.warning('Call timed out and was cancelled: method=%r id=%r', method_name, request_id)
-            output = _error_output(request_id, CallTimeout())
-        except RequestRejected:
-            raise
-        except asyncio.CancelledError:
+            return _error_output(request_id, CallTimeout())
+        if isinstance(exc, RequestRejected):
+            raise exc
+        if isinstance(exc, asyncio.CancelledError):
             if _being_cancelled():
-                raise  # our own cancellation (client gone, shutdown): let it through
+                raise exc  # our own cancellation (client gone, shutdown): let it through
             # The method raised CancelledError itself; that is a failure of the method, not of the call.
-            logger.error('Method raised CancelledError: method=%r id=%r', method_name, request_id, exc_info=True)
-            output = _error_output(request_id, InternalError())
-        except Exception:  # the one outer guard: nothing a method or middleware does escapes as a crash
-            self._guard_logger.exception('Unhandled exception in method=%r id=%r', method_name, request_id)
-            output = _error_output(request_id, InternalError())
-        if is_notification:
-            return None
-        return output
+            logger.error('Method raised CancelledError: method=%r id=%r', method_name, request_id, exc_info=exc)
+            return _error_output(request_id, InternalError())
+        if isinstance(exc, Exception):  # the one outer guard: nothing a method or middleware does escapes
+            self._guard_logger.error('Unhandled exception in method=%r id=%r', method_name, request_id, exc_info=exc)
+            return _error_output(request_id, InternalError())
+        raise exc
 
     async def _run_method(self, request: JSONRPCRequest) -> JSONRPCResponse:
         """The innermost handler of the server's chain: look the method up and call it (through its scope,

@@ -20,6 +20,7 @@ import contextvars
 import functools
 import sys
 from collections.abc import Callable, Coroutine, Generator, Sequence
+from types import CoroutineType
 from typing import Any, Generic, TypeVar
 
 __all__ = ('DeadlineExceeded', 'deadline', 'finish_within', 'resume', 'run_all', 'start_task')
@@ -95,36 +96,42 @@ class _Budget:
 
 
 async def run_all(
-    make: Callable[[Any, Any], Coroutine[Any, Any, T]],
+    start: Callable[[Any, Any], Any],
     items: Sequence[Any],
     arg: Any,
-    results: list[T],
+    results: list[Any],
     *,
     limit: int | None = None,
 ) -> None:
-    """Run ``make(item, arg)`` for every item concurrently, storing each result at its index in ``results``.
+    """Run every item concurrently, storing each result at its index in ``results``.
 
-    At most about ``limit`` members wait at the same time; past that, a member that waits is finished before
-    the next one starts.
+    ``start(item, arg)`` returns the item's result when it has it at once, or else a coroutine, not yet
+    started, that computes it. At most about ``limit`` members wait at the same time; past that, a member
+    that waits is finished before the next one starts.
 
     Raises:
         BaseException: whatever a member raised; the members still running are cancelled and awaited first.
     """
-    await _run_from(make, items, arg, results, 0, _Budget(limit), contextvars.copy_context())
+    await _run_from(start, items, arg, results, 0, _Budget(limit), contextvars.copy_context())
 
 
 async def _run_from(
-    make: Callable[[Any, Any], Coroutine[Any, Any, T]],
+    start: Callable[[Any, Any], Any],
     items: Sequence[Any],
     arg: Any,
-    results: list[T],
+    results: list[Any],
     index: int,
     budget: _Budget,
     base: contextvars.Context,
 ) -> None:
     while index < len(items):
-        coro = make(items[index], arg)
         context = base.copy()  # each member in its own context, as in a task of its own
+        started = context.run(start, items[index], arg)
+        if type(started) is not CoroutineType:
+            results[index] = started
+            index += 1
+            continue
+        coro = started
         try:
             yielded = context.run(coro.send, None)
         except StopIteration as stop:
@@ -137,7 +144,7 @@ async def _run_from(
             index += 1
             continue
         # This member waits: the rest go on in a new task while this one finishes here, in our task.
-        rest = base.run(asyncio.ensure_future, _run_from(make, items, arg, results, index + 1, budget, base))
+        rest = base.run(asyncio.ensure_future, _run_from(start, items, arg, results, index + 1, budget, base))
         here = asyncio.current_task()
         assert here is not None
         rest.add_done_callback(functools.partial(_stop_on_failure, here=here))

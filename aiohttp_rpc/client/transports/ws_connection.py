@@ -18,7 +18,8 @@ import asyncio
 import contextvars
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, MutableMapping, Sequence
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMessage, WSMsgType
@@ -47,7 +48,9 @@ DEFAULT_MAX_IN_FLIGHT = 1024
 
 _CLOSING_TYPES = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
 _CONNECTION_ERRORS = (ConnectionError, RuntimeError)  # aiohttp raises both for a socket that is going away
+_SENT_OR_GONE = (StopIteration, *_CONNECTION_ERRORS)
 _DATA_TYPES = (WSMsgType.TEXT, WSMsgType.BINARY)
+_TEXT = WSMsgType.TEXT
 _UNPARSABLE = object()  # stands for a frame that is not JSON
 
 
@@ -107,8 +110,8 @@ class WSConnection:
         self._closed = asyncio.Event()
         self._loads = json_deserialize if codec.is_default else codec.loads
         # aiohttp >= 3.11 sends our bytes as a text frame as they are; older versions need a str.
-        self._write_frame: Callable[[bytes], Awaitable[None]] = (
-            functools.partial(ws.send_frame, opcode=WSMsgType.TEXT) if hasattr(ws, 'send_frame') else self._write_str
+        self._write_frame: Callable[[bytes, WSMsgType], Coroutine[Any, Any, None]] = getattr(
+            ws, 'send_frame', self._write_str
         )
         self._parse_error_reply = _parse_error_reply(codec)
 
@@ -157,6 +160,7 @@ class WSConnection:
     async def _read(self) -> None:
         ws = self.ws
         slots = self._slots
+        start_answer = self._dispatcher.start_answer
         try:
             while True:
                 msg = await ws.receive()
@@ -180,36 +184,54 @@ class WSConnection:
                 if slots is not None:
                     while not slots.take():  # backpressure: no reading while the limit is reached
                         await slots.wait()
-                coro: Coroutine[Any, Any, bytes | None]
-                if message is _UNPARSABLE:
-                    coro = self._send_reply(self._parse_error_reply)  # answered like a request, in its turn
-                elif self._on_requests is None:
-                    coro = self._dispatcher.answer(message, dict(self.context))
-                else:
-                    coro = self._hand_to_hook(msg, message)
                 context = self._base_context.copy()  # each message in its own context, as in its own task
-                try:
-                    yielded = context.run(coro.send, None)
-                except StopIteration as stop:  # answered without waiting: the reply goes out from here
-                    if stop.value is None:
+                started: Any
+                if message is _UNPARSABLE:
+                    started = self._parse_error_reply  # answered like a request, in its turn
+                elif self._on_requests is None:
+                    try:  # most calls are answered right here, with no coroutine (see Dispatcher.start_answer)
+                        started = context.run(start_answer, message, dict(self.context))
+                    except RequestRejected as exc:
                         if slots is not None:
                             slots.give_back()
+                        await self._refuse(exc)
                         continue
-                    # Sending waits only when the socket's buffer is full (a peer that does not read): then
-                    # the send, not the reader, waits for the drain, and reading goes on up to the limit.
-                    coro = self._send_reply(stop.value)
+                else:
+                    started = self._hand_to_hook(msg, message)
+                coro: Coroutine[Any, Any, Any]
+                if type(started) is CoroutineType:  # the hook, or a call that waits
+                    coro = started
                     try:
-                        yielded = coro.send(None)
-                    except StopIteration:
+                        yielded = context.run(coro.send, None)
+                    except StopIteration as stop:
+                        started = stop.value
+                    except RequestRejected as exc:
                         if slots is not None:
                             slots.give_back()
+                        await self._refuse(exc)
                         continue
-                except RequestRejected as exc:
+                    else:
+                        await self._finish_here(coro, yielded, context)
+                        return
+                # The reply is ready (or none is due): it goes out from here.
+                if started is None or self._closed.is_set() or ws.closed:
+                    if started is not None:
+                        logger.debug('Reply dropped: the WebSocket is closed.')
                     if slots is not None:
                         slots.give_back()
-                    await self._refuse(exc)
                     continue
-                # The request (or its reply) waits: a new reader takes the socket, this task finishes it.
+                # Sending waits only when the socket's buffer is full (a peer that does not read): then the
+                # send, not the reader, waits for the drain, and reading goes on up to the limit.
+                coro = self._write_frame(started, _TEXT)
+                try:
+                    yielded = coro.send(None)
+                except _SENT_OR_GONE as exc:
+                    if not isinstance(exc, StopIteration):
+                        logger.debug('Reply dropped: the WebSocket is closed.')
+                    if slots is not None:
+                        slots.give_back()
+                    continue
+                # The reply waits to be sent: a new reader takes the socket, this task finishes the send.
                 await self._finish_here(coro, yielded, context)
                 return
         finally:
@@ -227,6 +249,8 @@ class WSConnection:
             payload = await resume(coro, yielded, context)
         except RequestRejected as exc:
             await self._refuse(exc)
+        except _CONNECTION_ERRORS:  # a reply whose sending waited, and the socket went away meanwhile
+            logger.debug('Reply dropped: the WebSocket is closed.')
         else:
             if payload is not None:
                 await self._send_reply(payload)
@@ -248,7 +272,7 @@ class WSConnection:
             logger.debug('Reply dropped: the WebSocket is closed.')
             return
         try:
-            await self._write_frame(payload)
+            await self._write_frame(payload, _TEXT)
         except _CONNECTION_ERRORS:
             logger.debug('Reply dropped: the WebSocket is closed.')
 
@@ -282,11 +306,11 @@ class WSConnection:
         if self.closed:
             raise TransportError(data={'details': 'Connection closed.'})
         try:
-            await self._write_frame(payload)
+            await self._write_frame(payload, _TEXT)
         except _CONNECTION_ERRORS as exc:
             raise TransportError(data={'details': 'Connection closed.'}) from exc
 
-    async def _write_str(self, payload: bytes) -> None:  # pragma: no cover - aiohttp < 3.11
+    async def _write_str(self, payload: bytes, opcode: WSMsgType) -> None:  # pragma: no cover - aiohttp < 3.11
         await self.ws.send_str(payload.decode())
 
     async def send(
