@@ -7,7 +7,7 @@ import dataclasses
 import json
 import socket
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import pytest
@@ -377,6 +377,53 @@ async def test_send_json_can_replace_the_transport() -> None:
     client = Loopback('http://127.0.0.1:1/never-used')
     assert await client.call('hello') == 'olleh'
     assert client.state is ClientState.UNOPENED
+
+
+async def test_calls_go_through_steps_replaced_on_the_instance_or_overridden(url: str) -> None:
+    """``call`` takes a shortcut only while build_request, direct_call and send_json are the library's own."""
+    async with JSONRPCClient(url) as rpc:
+        sent: list[Any] = []
+        plain_send_json = rpc.send_json
+
+        async def recording_send_json(data: Any, **kwargs: Any) -> Any:
+            sent.append(data)
+            return await plain_send_json(data, **kwargs)
+
+        rpc.send_json = recording_send_json  # type: ignore[method-assign]
+        assert await rpc.methods.subtract(5, 3) == 2
+        assert sent == [{'method': 'subtract', 'jsonrpc': '2.0', 'id': 1, 'params': (5, 3)}]
+        del rpc.send_json
+        assert await rpc.methods.subtract(5, 4) == 1
+        assert len(sent) == 1
+
+    class NumberedByName(JSONRPCClient):
+        built: ClassVar[list[Any]] = []
+
+        def build_request(self, method_name: str, args: Any = (), kwargs: Any = None, **options: Any) -> Any:
+            request = super().build_request(method_name, args, kwargs, **options)
+            request.id = f'{method_name}-{request.id}'
+            self.built.append(request.dump())
+            return request
+
+    class Counting(JSONRPCClient):
+        replies: ClassVar[list[Any]] = []
+
+        async def direct_call(self, request: JSONRPCRequest, **kwargs: Any) -> Any:
+            response = await super().direct_call(request, **kwargs)
+            self.replies.append(response.dump() if response is not None else None)
+            return response
+
+    async with NumberedByName(url) as numbered:
+        assert await numbered.methods.subtract(9, 1) == 8
+        with pytest.raises(errors.MethodNotFound):
+            await numbered.methods.missing()
+    assert NumberedByName.built == [
+        {'method': 'subtract', 'jsonrpc': '2.0', 'id': 'subtract-1', 'params': (9, 1)},
+        {'method': 'missing', 'jsonrpc': '2.0', 'id': 'missing-2'},
+    ]
+    async with Counting(url) as counting:
+        assert await counting.methods.subtract(9, 2) == 7
+    assert Counting.replies == [{'id': 1, 'jsonrpc': '2.0', 'result': 7}]
 
 
 async def test_custom_client_json_codec(rpc_server_factory: Any) -> None:

@@ -216,6 +216,60 @@ async def test_timeout_raises_request_timeout_error(ws_server: ServerFactory) ->
         assert await rpc.methods.subtract(3, 1) == 2  # the socket is still usable
 
 
+async def test_many_calls_share_one_timeout_timer_and_each_gets_its_own_error(
+    ws_server: ServerFactory,
+) -> None:
+    """Calls with the client's timeout queue their deadlines behind one timer; a call with a timeout of its
+    own keeps its own timer. Every waiting call times out on time, answered calls never do."""
+    never = asyncio.Event()
+
+    async def hang(i: int) -> int:
+        await never.wait()
+        return i
+
+    _, url = await ws_server(hang)
+    async with aiohttp_rpc.WSJSONRPCClient(url, timeout=0.3) as rpc:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        hanging = [asyncio.ensure_future(rpc.methods.hang(i)) for i in range(50)]
+        short = asyncio.ensure_future(rpc.call('hang', 99))  # the client's timeout as well
+        answered = await asyncio.gather(*(rpc.methods.subtract(i, 1) for i in range(200)))
+        assert answered == [i - 1 for i in range(200)]
+        request = rpc.methods.hang.request(7)
+        with pytest.raises(errors.RequestTimeoutError):
+            await rpc.direct_call(request, timeout=0.05)  # its own, shorter timeout
+        assert loop.time() - started < 0.3
+        outcomes = await asyncio.gather(*hanging, short, return_exceptions=True)
+        elapsed = loop.time() - started
+        assert [type(outcome) for outcome in outcomes] == [errors.RequestTimeoutError] * 51
+        assert 0.3 <= elapsed < 2
+        assert await rpc.methods.subtract(3, 1) == 2  # the socket is still usable
+
+
+async def test_answered_calls_do_not_pile_up_behind_one_that_waits(ws_server: ServerFactory) -> None:
+    """A call that waits long keeps its deadline at the head of the queue; thousands of calls answered
+    meanwhile are dropped from the queue as it grows, so it stays about as long as the calls waiting."""
+    never = asyncio.Event()
+
+    async def hang() -> None:
+        await never.wait()
+
+    _, url = await ws_server(hang)
+    async with aiohttp_rpc.WSJSONRPCClient(url, timeout=30) as rpc:
+        waiting = asyncio.ensure_future(rpc.methods.hang())
+        for start in range(0, 10_000, 100):
+            assert await asyncio.gather(*(rpc.methods.subtract(i, 0) for i in range(start, start + 100))) == list(
+                range(start, start + 100)
+            )
+        connection = rpc.transport.connection
+        assert connection is not None
+        assert connection.pending == 1
+        assert len(connection._deadlines._queue) <= 2 * 1024
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+
 async def test_pending_calls_fail_when_socket_drops(ws_server: ServerFactory) -> None:
     started = asyncio.Event()
 

@@ -12,7 +12,7 @@ from ..errors import InvalidParams, InvalidRequest
 from ..typedefs import JSONRPCIDType
 from .params import convert_params_to_args_and_kwargs, parse_args_and_kwargs, validate_jsonrpc
 
-__all__ = ('JSONRPCBatchRequest', 'JSONRPCRequest', 'get_random_id', 'is_valid_id')
+__all__ = ('JSONRPCBatchRequest', 'JSONRPCRequest', 'call_message', 'call_params', 'get_random_id', 'is_valid_id')
 
 _NOT_A_DICT = {'details': 'The request must be of the dict type.'}
 _NO_METHOD = {'details': 'The request must contain "method" and "jsonrpc".'}
@@ -112,22 +112,20 @@ class JSONRPCRequest:
         Raises:
             InvalidParams: both ``args`` and ``kwargs`` are non-empty.
         """
-        if args and kwargs:
-            raise InvalidParams(data={'details': 'Need use args or kwargs.'})
+        params = call_params(args, kwargs)
         request = object.__new__(cls)
         request.method = method
         request.id = request_id
         request.jsonrpc = VERSION_2_0
         request.extra_kwargs = {}
         request.context = {}
+        request.params = params
         if args:
-            request.params = request.args = args
-            request.kwargs = {}
+            request.args, request.kwargs = args, {}
         elif kwargs:
-            request.params = request.kwargs = kwargs
-            request.args = ()
+            request.args, request.kwargs = (), kwargs
         else:
-            request.params, request.args, request.kwargs = NOTHING, (), {}
+            request.args, request.kwargs = (), {}
         request._null_id = False
         return request
 
@@ -239,3 +237,31 @@ class JSONRPCBatchRequest:
     def dump(self) -> tuple[dict[str, Any], ...]:
         """The batch as a JSON-ready tuple (serialized as an array)."""
         return tuple(request.dump() for request in self.requests)
+
+
+def call_params(args: Sequence[Any], kwargs: Mapping[str, Any] | None) -> Any:
+    """The ``params`` of a call made with Python arguments: ``args`` or ``kwargs``, or ``NOTHING`` for none.
+
+    Raises:
+        InvalidParams: both are non-empty (JSON-RPC params are by position or by name, not both).
+    """
+    if args:
+        if kwargs:
+            raise InvalidParams(data={'details': 'Need use args or kwargs.'})
+        return args
+    return kwargs if kwargs else NOTHING
+
+
+def call_message(
+    method: str, request_id: JSONRPCIDType, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What ``JSONRPCRequest.for_call(method, request_id, args, kwargs).dump()`` gives, without the object: a
+    client's per-call path.
+
+    Raises:
+        InvalidParams: both ``args`` and ``kwargs`` are non-empty.
+    """
+    params = call_params(args, kwargs)
+    if params is NOTHING:
+        return {'method': method, 'jsonrpc': VERSION_2_0, 'id': request_id}
+    return {'method': method, 'jsonrpc': VERSION_2_0, 'id': request_id, 'params': params}

@@ -15,6 +15,7 @@ in-flight request task is cancelled and awaited.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import functools
 import logging
@@ -103,6 +104,8 @@ class WSConnection:
         self._on_requests = on_requests
         self._on_unmatched = on_unmatched
         self._pending: dict[JSONRPCIDType, asyncio.Future[Any]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._deadlines = _Deadlines(self._loop)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reader: asyncio.Future[None] | None = None
         self._base_context = contextvars.copy_context()
@@ -332,20 +335,30 @@ class WSConnection:
         if not expect_reply or not request_ids:
             await self.send_frame(payload)
             return None, context
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+        future: asyncio.Future[Any] = self._loop.create_future()
+        pending = self._pending
         for request_id in request_ids:
-            self._pending[request_id] = future
-        timer = None if timeout is None else loop.call_later(timeout, _expire, future)
+            pending[request_id] = future
+        if timeout is None:
+            timer = None
+        elif timeout == self.timeout:
+            timer = self._deadlines.add(future, timeout)
+        else:  # a timeout of its own: a timer of its own
+            timer = self._loop.call_later(timeout, _expire, future)
         try:
-            await self.send_frame(payload)
+            if self._closed.is_set() or self.ws.closed:  # send_frame, inline: one coroutine less per call
+                raise TransportError(data={'details': 'Connection closed.'})
+            try:
+                await self._write_frame(payload, _TEXT)
+            except _CONNECTION_ERRORS as exc:
+                raise TransportError(data={'details': 'Connection closed.'}) from exc
             return await future, context
         finally:
             if timer is not None:
                 timer.cancel()
             for request_id in request_ids:
-                if self._pending.get(request_id) is future:
-                    del self._pending[request_id]
+                if pending.get(request_id) is future:
+                    del pending[request_id]
 
     # -- closing --------------------------------------------------------------------------------------------
 
@@ -358,6 +371,7 @@ class WSConnection:
         self._closed.set()
 
     def _fail_pending(self) -> None:
+        self._deadlines.clear()
         pending, self._pending = self._pending, {}
         for future in pending.values():
             if not future.done():
@@ -376,6 +390,60 @@ class WSConnection:
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(RequestTimeoutError(data={'details': 'No reply in time.'}))
+
+
+class _Deadlines:
+    """When the calls waiting for replies time out, with one timer for all of them instead of one each.
+
+    Calls made with the connection's timeout (nearly all; others get a timer each) have deadlines in the order
+    they are made: they queue, and one timer, armed for the earliest, expires what is due and re-arms for the
+    next. Should a deadline ever come before the last one queued (a clock step, a changed ``timeout``), that
+    call gets a timer of its own, which :meth:`add` returns for the caller to cancel. Answered calls leave the
+    queue lazily, and the queue is compacted whenever it holds more answered calls than waiting ones, so it
+    stays proportional to the calls actually waiting.
+    """
+
+    __slots__ = ('_loop', '_queue', '_timer')
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: collections.deque[tuple[float, asyncio.Future[Any]]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, future: asyncio.Future[Any], timeout: float) -> asyncio.TimerHandle | None:
+        loop = self._loop
+        deadline = loop.time() + timeout
+        queue = self._queue
+        if queue and deadline < queue[-1][0]:
+            return loop.call_at(deadline, _expire, future)
+        while queue and queue[0][1].done():
+            queue.popleft()
+        queue.append((deadline, future))
+        if len(queue) > _COMPACT_AT and len(queue) % _COMPACT_AT == 0:
+            waiting = [entry for entry in queue if not entry[1].done()]
+            if len(waiting) * 2 < len(queue):
+                self._queue = queue = collections.deque(waiting)
+        if self._timer is None:
+            self._timer = loop.call_at(queue[0][0], self._expire_due)
+        return None
+
+    def _expire_due(self) -> None:
+        self._timer = None
+        queue = self._queue
+        now = self._loop.time()
+        while queue and (queue[0][0] <= now or queue[0][1].done()):
+            _expire(queue.popleft()[1])
+        if queue:
+            self._timer = self._loop.call_at(queue[0][0], self._expire_due)
+
+    def clear(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._queue.clear()
+
+
+_COMPACT_AT = 1024
 
 
 class _Slots:
