@@ -685,3 +685,33 @@ async def test_replies_the_peer_does_not_read_do_not_stop_the_reader(
         else {'jsonrpc': '2.0', 'id': i, 'result': result}
         for i in range(total)
     ]
+
+
+async def test_each_message_gets_its_own_copy_of_the_connection_context(ws_server: ServerFactory) -> None:
+    """What one request writes into ``rpc_request.context`` is seen by the other members of its batch, never
+    by later messages on the same socket; the connection's own entries are there every time."""
+
+    def note(value: int, *, rpc_request: aiohttp_rpc.JSONRPCRequest) -> dict[str, Any]:
+        seen = rpc_request.context.get('note')
+        rpc_request.context['note'] = value
+        return {'seen': seen, 'has_request': isinstance(rpc_request.context['http_request'], web.BaseRequest)}
+
+    _, url = await ws_server(aiohttp_rpc.JSONRPCMethod(note, pass_extra_kwargs=True))
+    frames = [
+        '{"jsonrpc": "2.0", "method": "note", "params": [1], "id": 1}',
+        '{"jsonrpc": "2.0", "method": "note", "params": [2], "id": 2}',
+        '[{"jsonrpc": "2.0", "method": "note", "params": [3], "id": 3},'
+        ' {"jsonrpc": "2.0", "method": "note", "params": [4], "id": 4}]',
+        '{"jsonrpc": "2.0", "method": "note", "params": [5], "id": 5}',
+    ]
+    replies = await raw_exchange(url, frames)
+    first = {'seen': None, 'has_request': True}
+    assert replies == [
+        {'jsonrpc': '2.0', 'id': 1, 'result': first},
+        {'jsonrpc': '2.0', 'id': 2, 'result': first},
+        [
+            {'jsonrpc': '2.0', 'id': 3, 'result': first},
+            {'jsonrpc': '2.0', 'id': 4, 'result': {'seen': 3, 'has_request': True}},
+        ],
+        {'jsonrpc': '2.0', 'id': 5, 'result': first},
+    ]

@@ -262,12 +262,16 @@ class Dispatcher:
         known at once (a single call whose method did not wait: most), otherwise a coroutine, not yet started,
         that finishes the work and returns them. What :meth:`answer` does, minus a coroutine for most calls.
 
+        Unlike :meth:`answer`, ``context`` is a template: the message's requests share a copy of it, made only
+        if a request object is built (a method on the direct path gets none), so one mapping can serve every
+        message of a connection.
+
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
         if type(message) is not dict:
-            return self.answer(message, context)
-        output = self._start_one(message, context)
+            return self.answer(message, dict(context))
+        output = self._start_one(message, context, True)
         if output is None:
             return None
         if type(output) is CoroutineType:
@@ -306,7 +310,7 @@ class Dispatcher:
         await run_all(self._start_one, items, context, outputs, limit=self._batch_concurrency)
         return [output for output in outputs if output is not None] or None
 
-    def _start_one(self, data: Any, context: MutableMapping[str, Any]) -> Any:
+    def _start_one(self, data: Any, context: MutableMapping[str, Any], copy_context: bool = False) -> Any:
         """Start answering one request object, without awaiting.
 
         Returns its JSON-ready reply, or ``None`` for a notification, when the call completed without waiting
@@ -319,6 +323,8 @@ class Dispatcher:
         straight with the params. It behaves exactly as the full path, minus two objects and two frames per
         call (benchmarks: every ``ping`` row). Anything else, every malformed request included, takes the full
         path, which gives the precise error.
+
+        With ``copy_context``, the request object (if one is built) gets a copy of ``context``.
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
@@ -356,7 +362,7 @@ class Dispatcher:
             if not isinstance(data, dict):
                 return _error_output(None, InvalidRequest(data=_NOT_AN_OBJECT))
             try:
-                request = JSONRPCRequest.from_message(data, context)
+                request = JSONRPCRequest.from_message(data, dict(context) if copy_context else context)
             except JSONRPCError as exc:
                 request_id = data.get('id')
                 return _error_output(request_id if is_valid_id(request_id) else None, exc)
@@ -367,7 +373,10 @@ class Dispatcher:
         try:
             yielded = coro.send(None)
         except StopIteration as stop:
-            output = self._completed(stop.value, request_id, method_name, direct)
+            if direct:  # _completed, inline for the commonest case
+                output = {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': stop.value}
+            else:
+                output = self._completed(stop.value, request_id, method_name, direct)
         except BaseException as exc:  # noqa: BLE001 - sorted by _failed, which re-raises what must go on
             output = self._failed(exc, request_id, method_name)
         else:

@@ -184,19 +184,16 @@ class WSConnection:
                     elif _is_response(message):
                         self._resolve(msg, message)
                         continue
-                if slots is not None:
-                    while not slots.take():  # backpressure: no reading while the limit is reached
-                        await slots.wait()
+                if slots is not None and slots.used >= slots.limit:
+                    await slots.wait_for_one()  # backpressure: no reading while the limit is reached
                 context = self._base_context.copy()  # each message in its own context, as in its own task
                 started: Any
                 if message is _UNPARSABLE:
                     started = self._parse_error_reply  # answered like a request, in its turn
                 elif self._on_requests is None:
                     try:  # most calls are answered right here, with no coroutine (see Dispatcher.start_answer)
-                        started = context.run(start_answer, message, dict(self.context))
+                        started = context.run(start_answer, message, self.context)
                     except RequestRejected as exc:
-                        if slots is not None:
-                            slots.give_back()
                         await self._refuse(exc)
                         continue
                 else:
@@ -209,8 +206,6 @@ class WSConnection:
                     except StopIteration as stop:
                         started = stop.value
                     except RequestRejected as exc:
-                        if slots is not None:
-                            slots.give_back()
                         await self._refuse(exc)
                         continue
                     else:
@@ -220,8 +215,6 @@ class WSConnection:
                 if started is None or self._closed.is_set() or ws.closed:
                     if started is not None:
                         logger.debug('Reply dropped: the WebSocket is closed.')
-                    if slots is not None:
-                        slots.give_back()
                     continue
                 # Sending waits only when the socket's buffer is full (a peer that does not read): then the
                 # send, not the reader, waits for the drain, and reading goes on up to the limit.
@@ -231,8 +224,6 @@ class WSConnection:
                 except _SENT_OR_GONE as exc:
                     if not isinstance(exc, StopIteration):
                         logger.debug('Reply dropped: the WebSocket is closed.')
-                    if slots is not None:
-                        slots.give_back()
                     continue
                 # The reply waits to be sent: a new reader takes the socket, this task finishes the send.
                 await self._finish_here(coro, yielded, context)
@@ -247,6 +238,8 @@ class WSConnection:
         here = asyncio.current_task()
         assert here is not None
         self._tasks.add(here)
+        if self._slots is not None:  # only work that waits holds a slot: the rest is over before the next read
+            self._slots.used += 1
         self._reader = self._base_context.run(asyncio.ensure_future, self._read())
         try:
             payload = await resume(coro, yielded, context)
@@ -447,29 +440,29 @@ _COMPACT_AT = 1024
 
 
 class _Slots:
-    """How many requests a connection is answering, against its limit; the reader waits at the limit."""
+    """How many requests a connection is answering with work that waits, against its limit; the reader waits
+    for one to finish when the limit is reached."""
 
     __slots__ = ('_free', 'limit', 'used')
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self._free = asyncio.Event()
-        self._free.set()
-
-    def take(self) -> bool:
-        if self.used >= self.limit:
-            self._free.clear()
-            return False
-        self.used += 1
-        return True
+        self._free: asyncio.Future[None] | None = None
 
     def give_back(self) -> None:
         self.used -= 1
-        self._free.set()
+        free = self._free
+        if free is not None:
+            self._free = None
+            if not free.done():
+                free.set_result(None)
 
-    async def wait(self) -> None:
-        await self._free.wait()
+    async def wait_for_one(self) -> None:
+        while self.used >= self.limit:
+            if self._free is None or self._free.done():
+                self._free = asyncio.get_running_loop().create_future()
+            await self._free
 
 
 @functools.lru_cache(maxsize=8)
