@@ -228,18 +228,25 @@ class Dispatcher:
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
+        started = self.start_dispatch(data, context)
+        if type(started) is CoroutineType:
+            return await started  # type: ignore[no-any-return]
+        return started  # type: ignore[return-value]
+
+    def start_dispatch(
+        self, data: bytes | str, context: MutableMapping[str, Any], *, copy_context: bool = False
+    ) -> bytes | Coroutine[Any, Any, bytes | None] | None:
+        """:meth:`dispatch` without awaiting: decode, then as :meth:`start_answer`.
+
+        Raises:
+            RequestRejected: a middleware refused the message at the transport level.
+        """
         try:
             message = self._loads(data)
         except ValueError:
             logger.debug('Unparsable message (%d bytes)', len(data))
             return self._parse_error_reply
-        if type(message) is dict:  # what answer() does, inline: one coroutine frame less per message
-            output = self._start_one(message, context)
-            if type(output) is CoroutineType:
-                output = await output
-        else:
-            output = await self.process_message(message, context)
-        return None if output is None else self._encoder.encode(output)
+        return self.start_answer(message, context, copy_context=copy_context)
 
     async def answer(self, message: Any, context: MutableMapping[str, Any]) -> bytes | None:
         """Answer one decoded message: the reply's bytes, or ``None`` when no reply is due.
@@ -256,13 +263,13 @@ class Dispatcher:
         return None if output is None else self._encoder.encode(output)
 
     def start_answer(
-        self, message: Any, context: MutableMapping[str, Any]
+        self, message: Any, context: MutableMapping[str, Any], *, copy_context: bool = False
     ) -> bytes | Coroutine[Any, Any, bytes | None] | None:
         """Start answering one decoded message, without awaiting: the reply's bytes or ``None`` when that is
         known at once (a single call whose method did not wait: most), otherwise a coroutine, not yet started,
         that finishes the work and returns them. What :meth:`answer` does, minus a coroutine for most calls.
 
-        Unlike :meth:`answer`, ``context`` is a template: the message's requests share a copy of it, made only
+        With ``copy_context``, ``context`` is a template: the message's requests share a copy of it, made only
         if a request object is built (a method on the direct path gets none), so one mapping can serve every
         message of a connection.
 
@@ -270,8 +277,8 @@ class Dispatcher:
             RequestRejected: a middleware refused the message at the transport level.
         """
         if type(message) is not dict:
-            return self.answer(message, dict(context))
-        output = self._start_one(message, context, True)
+            return self.answer(message, dict(context) if copy_context else context)
+        output = self._start_one(message, context, copy_context)
         if output is None:
             return None
         if type(output) is CoroutineType:

@@ -192,7 +192,7 @@ class WSConnection:
                     started = self._parse_error_reply  # answered like a request, in its turn
                 elif self._on_requests is None:
                     try:  # most calls are answered right here, with no coroutine (see Dispatcher.start_answer)
-                        started = context.run(start_answer, message, self.context)
+                        started = context.run(start_answer, message, self.context, copy_context=True)
                     except RequestRejected as exc:
                         await self._refuse(exc)
                         continue
