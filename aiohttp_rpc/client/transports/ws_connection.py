@@ -163,6 +163,7 @@ class WSConnection:
     async def _read(self) -> None:
         ws = self.ws
         slots = self._slots
+        pending = self._pending
         start_answer = self._dispatcher.start_answer
         try:
             while True:
@@ -179,7 +180,13 @@ class WSConnection:
                 else:
                     if type(message) is dict:
                         if 'method' not in message and ('result' in message or 'error' in message):
-                            self._resolve(msg, message)
+                            # The reply to a call of ours, matched inline when it is the usual kind.
+                            reply_id = message.get('id')
+                            future = pending.pop(reply_id, None) if type(reply_id) is int else None
+                            if future is not None and not future.done():
+                                future.set_result(message)
+                            else:
+                                self._resolve(msg, message)
                             continue
                     elif _is_response(message):
                         self._resolve(msg, message)
@@ -365,8 +372,9 @@ class WSConnection:
 
     def _fail_pending(self) -> None:
         self._deadlines.clear()
-        pending, self._pending = self._pending, {}
-        for future in pending.values():
+        futures = list(self._pending.values())
+        self._pending.clear()  # in place: the reader holds the dict
+        for future in futures:
             if not future.done():
                 future.set_exception(TransportError(data={'details': 'Connection closed.'}))
 
