@@ -52,11 +52,9 @@ class BaseJSONRPCMethod(abc.ABC):
     #: The parameter that receives the request context (see ``context_factory``), if any.
     context_param: str | None = None
 
-    @property
-    def direct_func(self) -> Callable[..., Any] | None:
-        """A coroutine function a dispatcher may call straight with the params instead of this object; ``None``
-        (the default) makes it call the object."""
-        return None
+    #: A coroutine function a dispatcher may call straight with the params instead of this object; ``None``
+    #: (the default) makes it call the object. Read on every call: kept as a plain attribute, not computed.
+    direct_func: Callable[..., Any] | None = None
 
     def configure(self, *, validate: bool, context_type: Any) -> None:  # noqa: B027 - optional hook
         """Called when the method is registered on a server, with the server's defaults: whether to validate
@@ -169,20 +167,20 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         self.configured_with: tuple[bool, Any] | None = None
         if validate:
             self._validator = ParamsValidator(self.name, self._strict_params())
+        self._settle_direct_func()
 
-    @property
-    def direct_func(self) -> Callable[..., Any] | None:
-        """The coroutine function a dispatcher may call straight with the params, when nothing else is part of
-        calling this method (no validation, context, ``rpc_request``, guards or ``prepare_result``)."""
-        if (
+    def _settle_direct_func(self) -> None:
+        """Offer ``func`` as :attr:`direct_func` when nothing else is part of calling this method (no
+        validation, context, ``rpc_request``, guards or ``prepare_result``); settled at construction and
+        whenever a server configures the method."""
+        plain = (
             self._direct
             and self._validator is None
             and self.context_param is None
             and not self._pass_extra_kwargs
             and not self.guards
-        ):
-            return self.func
-        return None
+        )
+        self.direct_func = self.func if plain else None
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:
@@ -217,6 +215,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         else:
             self._validator = None
         self.configured_with = (wanted, context_type)
+        self._settle_direct_func()
 
     def _find_context_param(self, context_type: Any) -> str | None:
         assert self._signature is not None
