@@ -254,13 +254,10 @@ class Dispatcher:
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
-        if type(message) is dict:  # the common case, one call: skip a layer
-            output = self._start_one(message, context)
-            if type(output) is CoroutineType:
-                output = await output
-        else:
-            output = await self.process_message(message, context)
-        return None if output is None else self._encoder.encode(output)
+        started = self.start_answer(message, context)
+        if type(started) is CoroutineType:
+            return await started  # type: ignore[no-any-return]
+        return started  # type: ignore[return-value]
 
     def start_answer(
         self, message: Any, context: MutableMapping[str, Any], *, copy_context: bool = False
@@ -277,7 +274,7 @@ class Dispatcher:
             RequestRejected: a middleware refused the message at the transport level.
         """
         if type(message) is not dict:
-            return self.answer(message, dict(context) if copy_context else context)
+            return self._encode_later(self.process_message(message, dict(context) if copy_context else context))
         output = self._start_one(message, context, copy_context)
         if output is None:
             return None
@@ -285,7 +282,7 @@ class Dispatcher:
             return self._encode_later(output)
         return self._encoder.encode(output)
 
-    async def _encode_later(self, waiting: Coroutine[Any, Any, dict[str, Any] | None]) -> bytes | None:
+    async def _encode_later(self, waiting: Coroutine[Any, Any, Any]) -> bytes | None:
         output = await waiting
         return None if output is None else self._encoder.encode(output)
 
