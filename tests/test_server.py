@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import json
 import logging
+import math
 import sys
 import uuid
 from collections.abc import Awaitable
@@ -354,6 +355,38 @@ async def test_unserializable_result_fails_alone(
 
     assert await post_raw(url, json.dumps(batch[0])) == (200, INTERNAL_ERROR)
     assert any(record.levelname == 'ERROR' and 'id=1' in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    'json_serialize',
+    [
+        pytest.param(aiohttp_rpc.utils.json_serialize, id='default'),
+        pytest.param(json.dumps, id='json.dumps'),
+    ],
+)
+@pytest.mark.parametrize(
+    'value',
+    [
+        pytest.param(math.nan, id='nan'),
+        pytest.param(math.inf, id='inf'),
+        pytest.param(-math.inf, id='-inf'),
+        pytest.param({'deep': [1, None, {'x': math.inf}]}, id='nested-inf'),
+    ],
+)
+async def test_non_finite_result_is_an_internal_error_with_any_serializer(
+    rpc_server_factory: Any, post_raw: Any, json_serialize: Any, value: Any
+) -> None:
+    # json.dumps writes Infinity and NaN, neither of them JSON: the reply must never carry them.
+    def non_finite() -> Any:
+        return value
+
+    url = await rpc_server_factory(non_finite, ping, json_serialize=json_serialize)
+    batch = [{'jsonrpc': '2.0', 'method': 'non_finite', 'id': 1}, {'jsonrpc': '2.0', 'method': 'ping', 'id': 2}]
+
+    assert await post_raw(url, json.dumps(batch[0])) == (200, INTERNAL_ERROR)
+    status, reply = await post_raw(url, json.dumps(batch))
+    assert status == 200
+    assert sorted(reply, key=lambda item: item['id']) == [INTERNAL_ERROR, result('pong', id=2)]
 
 
 # -- serialization and decoding -------------------------------------------------------------------------------

@@ -149,6 +149,7 @@ class Dispatcher:
         self._encoder = ReplyEncoder(
             self._codec, max_response_size=max_response_size, max_batch_response_size=max_batch_response_size
         )
+        self._encode_reply = self._encoder.encode_reply
         chain_middlewares, self._inject_request, fused_exceptions = fold_default_middlewares(self.middlewares)
         self._lean = not chain_middlewares and not self.guards
         self._guard_logger = middleware_logger if fused_exceptions else logger
@@ -246,7 +247,7 @@ class Dispatcher:
         except ValueError:
             logger.debug('Unparsable message (%d bytes)', len(data))
             return self._parse_error_reply
-        return self.start_answer(message, context, copy_context=copy_context)
+        return self.start_answer(message, context, copy_context)
 
     async def answer(self, message: Any, context: MutableMapping[str, Any]) -> bytes | None:
         """Answer one decoded message: the reply's bytes, or ``None`` when no reply is due.
@@ -260,7 +261,7 @@ class Dispatcher:
         return started  # type: ignore[return-value]
 
     def start_answer(
-        self, message: Any, context: MutableMapping[str, Any], *, copy_context: bool = False
+        self, message: Any, context: MutableMapping[str, Any], copy_context: bool = False
     ) -> bytes | Coroutine[Any, Any, bytes | None] | None:
         """Start answering one decoded message, without awaiting: the reply's bytes or ``None`` when that is
         known at once (a single call whose method did not wait: most), otherwise a coroutine, not yet started,
@@ -276,11 +277,11 @@ class Dispatcher:
         if type(message) is not dict:
             return self._encode_later(self.process_message(message, dict(context) if copy_context else context))
         output = self._start_one(message, context, copy_context)
+        if type(output) is dict:  # answered at once: the commonest case first
+            return self._encode_reply(output)
         if output is None:
             return None
-        if type(output) is CoroutineType:
-            return self._encode_later(output)
-        return self._encoder.encode(output)
+        return self._encode_later(output)
 
     async def _encode_later(self, waiting: Coroutine[Any, Any, Any]) -> bytes | None:
         output = await waiting
