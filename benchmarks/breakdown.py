@@ -86,6 +86,7 @@ def main() -> int:
         ('encode: ours (strict JSON, size limits)', lambda: server.encode(output)),
         ('whole: minimal conforming dispatcher', lambda: _drive(minimal_dispatch(body))),
         ('whole: ours, dispatch(body, {})', lambda: _drive(server.dispatch(body, {}))),
+        ('whole: ours, start_dispatch(body, {}) (no coroutine)', lambda: server.start_dispatch(body, {})),
     ]
     width = max(len(name) for name, _ in rows)
     print(f'{"step":<{width}}  µs/call (best of {REPEATS} loops of {number:,})')

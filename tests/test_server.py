@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from transports import Transport
 
 import aiohttp_rpc
 from aiohttp_rpc import errors
@@ -387,6 +388,33 @@ async def test_non_finite_result_is_an_internal_error_with_any_serializer(
     status, reply = await post_raw(url, json.dumps(batch))
     assert status == 200
     assert sorted(reply, key=lambda item: item['id']) == [INTERNAL_ERROR, result('pong', id=2)]
+
+
+@pytest.mark.parametrize(
+    ('json_serialize', 'expected'),
+    [
+        # orjson writes each non-finite float as null: that is what strict_floats=False lets stand.
+        pytest.param(
+            aiohttp_rpc.utils.json_serialize,
+            result({'nan': None, 'inf': [None, 1.5], 'none': None}),
+            id='default',
+        ),
+        # json.dumps would write NaN and Infinity, which are not JSON: still refused.
+        pytest.param(json.dumps, INTERNAL_ERROR, id='json.dumps'),
+    ],
+)
+async def test_strict_floats_off_writes_non_finite_floats_as_null(
+    transport: Transport, json_serialize: Any, expected: Any
+) -> None:
+    def non_finite() -> Any:
+        return {'nan': math.nan, 'inf': [-math.inf, 1.5], 'none': None}
+
+    server = transport.server(json_serialize=json_serialize, strict_floats=False)
+    server.add_method(non_finite)
+    await transport.start(server)
+    request = {'jsonrpc': '2.0', 'method': 'non_finite', 'id': 1}
+
+    assert await transport.send_all(request, [request]) == [expected, [expected]]
 
 
 # -- serialization and decoding -------------------------------------------------------------------------------

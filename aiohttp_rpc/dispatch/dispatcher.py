@@ -84,6 +84,10 @@ class Dispatcher:
         max_response_size: bytes one reply may take (10 MiB); a larger one is answered with -32003.
         max_batch_response_size: bytes a batch reply may take (25 MB); members past it get -32003.
         max_method_length: characters a method name may have (2048); a longer one gets -32600.
+        strict_floats: a result holding ``NaN`` or an infinity is answered with -32603 (the default). False
+            writes them as ``null``, as orjson and JavaScript's ``JSON.stringify`` do, and skips the check,
+            which walks every reply that encodes a ``null`` (default serializer only; see
+            :class:`~aiohttp_rpc.dispatch.encoder.ReplyEncoder`).
         sync_executor: run sync methods added as plain callables in this ``concurrent.futures.Executor``
             instead of on the event loop (``None``: inline, as in 2.0).
         validate_params: check params against each method's type annotations (pydantic, the ``typed``
@@ -118,6 +122,7 @@ class Dispatcher:
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
         max_method_length: int | None = DEFAULT_MAX_METHOD_LENGTH,
+        strict_floats: bool = True,
         sync_executor: Executor | None = None,
         validate_params: bool = False,
         context_factory: ContextFactory | None = None,
@@ -147,7 +152,10 @@ class Dispatcher:
         self._max_method_length = max_method_length
         self._max_name_length = sys.maxsize if max_method_length is None else max_method_length
         self._encoder = ReplyEncoder(
-            self._codec, max_response_size=max_response_size, max_batch_response_size=max_batch_response_size
+            self._codec,
+            max_response_size=max_response_size,
+            max_batch_response_size=max_batch_response_size,
+            strict_floats=strict_floats,
         )
         self._encode_reply = self._encoder.encode_reply
         chain_middlewares, self._inject_request, fused_exceptions = fold_default_middlewares(self.middlewares)

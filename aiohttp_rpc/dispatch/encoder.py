@@ -3,8 +3,8 @@
 The fast path is one ``dumps`` of the whole output. Only when that fails, or the result is too large, or it
 may hold a non-finite float, is each reply encoded on its own, so that:
 
-* a reply that cannot be serialized (an unknown object, ``NaN``/``Infinity``) becomes Internal error
-  (-32603) for that call alone;
+* a reply that cannot be serialized (an unknown object, ``NaN``/``Infinity`` unless ``strict_floats`` is off)
+  becomes Internal error (-32603) for that call alone;
 * a reply larger than ``max_response_size`` becomes Response too large (-32003);
 * once a batch's replies add up to more than ``max_batch_response_size``, the remaining replies become
   -32003 as well.
@@ -78,6 +78,9 @@ class ReplyEncoder:
         codec: the JSON codec.
         max_response_size: bytes per reply, ``None`` for no limit.
         max_batch_response_size: bytes per batch reply, ``None`` for no limit.
+        strict_floats: answer a reply holding ``NaN`` or an infinity with -32603 (the default); false writes
+            them as ``null`` (orjson's and JavaScript's ``JSON.stringify``'s way) and saves the walk that
+            checks every reply encoding a ``null``. Only with the default codec: any other is always checked.
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class ReplyEncoder:
         *,
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+        strict_floats: bool = True,
     ) -> None:
         self._codec = codec
         self._max_response_size = max_response_size
@@ -103,6 +107,12 @@ class ReplyEncoder:
         # The one substring the fast path tests: orjson's only suspect; for any other codec the empty string,
         # which every output contains, so that _may_be_non_finite() looks for each of its suspects.
         self._suspect = b'null' if codec.is_default else b''
+        # strict_floats=False lets orjson's null for NaN/Infinity stand (other codecs write invalid JSON for
+        # them, so they are always checked): the fast path then tests for a NUL byte, which orjson never
+        # writes (it escapes control characters), and the careful path skips the walk.
+        self._check = strict_floats or not codec.is_default
+        if not self._check:
+            self._suspect = b'\x00'
 
     def encode(self, output: Any) -> bytes:
         """Serialize a reply (dict) or batch reply (list of dicts)."""
@@ -155,7 +165,8 @@ class ReplyEncoder:
 
     def _encode_reply(self, reply: dict[str, Any]) -> bytes:
         try:
-            _check_finite(reply)
+            if self._check:
+                _check_finite(reply)
             data = self._codec.dumps(reply)
         except _ENCODE_ERRORS:
             # One line, no traceback: the input that led here may come from a client, and must not fill the log.

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from types import CoroutineType
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ..dispatch.eager import DeadlineExceeded, deadline
@@ -91,7 +91,7 @@ class JSONRPCServer(BaseJSONRPCServer):
             self.check_access(http_request)
         # Parsing a Content-Type header costs more than the rest of a small call: judge each distinct header
         # once (a handful of kinds in practice; the cache stops growing at a fixed size).
-        raw_type = http_request.headers.get('Content-Type')
+        raw_type = http_request.headers.get(hdrs.CONTENT_TYPE)  # an istr: looked up without case folding
         verdict = self._content_type_verdicts.get(raw_type)
         if verdict is None:
             verdict = self._judge_content_type(http_request, raw_type)

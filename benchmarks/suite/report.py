@@ -83,8 +83,8 @@ def render_table(results: dict[str, Any]) -> str:
         )
     if any(row['group'] == 'inprocess' for row in rows.values()):
         lines.append(
-            'in-process rows: best of 3 loops per repeat; handler rows include building the request (the "request '
-            'build" row).'
+            'in-process rows: best of 3 loops per repeat; handler rows time the handler alone, on requests built '
+            'before the loop (building one is the "request build" row).'
         )
     if len(memory) > 1:
         lines.append('memory: (RSS after - RSS before) / connections; a-b is the difference in KiB per connection.')
