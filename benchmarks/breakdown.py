@@ -5,11 +5,12 @@ Times, in µs per call (best of 5 bounded ``timeit`` loops, this process, no eve
 * the steps of ``await rpc_server.dispatch(body, {})`` for the benchmark's ``ping`` body, each on its own:
   the decode with the exact-integer check, starting the call (request checks, method lookup, the method's
   coroutine run to completion, the reply dict), and the encode with the strict-JSON and size checks;
-* the same steps as bare orjson calls, and a *minimal* JSON-RPC dispatcher written here (checks the request
-  the way the specification requires, looks the method up, runs its coroutine, builds the reply), with no
-  limits, no exact integers, no NaN check and no middlewares: the floor for any conforming dispatcher in
-  CPython, whatever library it is in;
-* the whole ``dispatch`` call, driven by hand (one coroutine step), for both.
+* the same steps as bare orjson calls, and the *minimal* JSON-RPC dispatcher of servers/floor.py (checks
+  the request the way the specification requires, looks the method up, runs its coroutine, builds the
+  reply), with no limits, no exact integers, no NaN check and no middlewares: the floor for any conforming
+  dispatcher in CPython, whatever library it is in;
+* the whole call for both: ``dispatch`` driven by hand (one coroutine step), and ours' ``start_dispatch``,
+  which answers a call that completes at once with no coroutine (the in-process benchmark's dispatch row).
 
 Usage: python benchmarks/breakdown.py [--number N]
 """
@@ -23,9 +24,10 @@ from typing import Any
 
 import orjson
 import payloads
-from servers.ours import register
+from servers.floor import minimal_dispatch
+from servers.ours import ping, register
 
-__all__ = ('minimal_dispatch',)
+__all__ = ()
 
 REPEATS = 5
 
@@ -36,27 +38,6 @@ def _drive(coro: Coroutine[Any, Any, Any]) -> Any:
     except StopIteration as stop:
         return stop.value
     raise RuntimeError('the coroutine waited')  # nothing measured here waits
-
-
-async def _pong() -> str:
-    return 'pong'
-
-
-_MINIMAL_METHODS: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {'ping': _pong}
-
-
-async def minimal_dispatch(body: bytes) -> bytes:
-    """The least a JSON-RPC 2.0 dispatcher can do for one call that is valid (errors left out)."""
-    request = orjson.loads(body)
-    if type(request) is not dict or request.get('jsonrpc') != '2.0':
-        raise ValueError('invalid request')
-    method_name, request_id = request.get('method'), request.get('id')
-    if type(method_name) is not str or not (request_id is None or type(request_id) in (int, str)):
-        raise ValueError('invalid request')
-    params = request.get('params', ())
-    func = _MINIMAL_METHODS[method_name]
-    result = await (func(**params) if type(params) is dict else func(*params))
-    return orjson.dumps({'jsonrpc': '2.0', 'id': request_id, 'result': result})
 
 
 def _best(step: Callable[[], Any], number: int) -> float:
@@ -80,7 +61,7 @@ def main() -> int:
     rows = [
         ('decode: orjson.loads', lambda: orjson.loads(body)),
         ('decode: ours (exact integers)', lambda: server._loads(body)),
-        ('call: coroutine run to completion', lambda: _drive(_pong())),
+        ('call: coroutine run to completion', lambda: _drive(ping())),
         ('call: ours, _start_one (checks, lookup, call, reply)', lambda: server._start_one(message, {})),
         ('encode: orjson.dumps', lambda: orjson.dumps(output)),
         ('encode: ours (strict JSON, size limits)', lambda: server.encode(output)),

@@ -34,6 +34,7 @@ import orjson
 import payloads
 from suite import http_clients, http_servers, inprocess_runs, ws_memory, ws_pairs, ws_servers
 from suite.context import Bench, BenchError, log, warn
+from suite.processes import choose_cores
 from suite.report import render_comparison, render_table
 from suite.systems import HERE, LEGACY_VERSION, ROOT, make_systems
 
@@ -45,18 +46,6 @@ RATIO_SPREAD_WARNING = 0.10
 GROUPS = {
     module.GROUP: module for module in (inprocess_runs, http_servers, ws_servers, ws_pairs, http_clients, ws_memory)
 }
-
-
-def choose_cores() -> tuple[set[int] | None, set[int] | None]:
-    """(server cores, load cores): the first two cores we may use, or no pinning with fewer."""
-    if not hasattr(os, 'sched_getaffinity'):
-        warn('this platform cannot pin processes to cores; servers and load share the CPUs')
-        return None, None
-    allowed = sorted(os.sched_getaffinity(0))
-    if len(allowed) < 2:
-        warn(f'only {len(allowed)} core available: servers and load share it, figures are pessimistic')
-        return None, None
-    return {allowed[0]}, {allowed[1]}
 
 
 def git_commit() -> str:

@@ -16,15 +16,27 @@ from typing import Any
 import orjson
 import payloads
 
-from .context import Bench, BenchError
+from .context import Bench, BenchError, warn
 from .systems import HERE, System
 
-__all__ = ('Server', 'free_port', 'pinned', 'post', 'rss_kib', 'run_child', 'shared_server')
+__all__ = ('Server', 'choose_cores', 'free_port', 'pinned', 'post', 'rss_kib', 'run_child', 'shared_server')
 
 STARTUP_TIMEOUT = 20.0
 FD_LIMIT = 8192  # servers and clients of the memory scenario hold a socket per connection
 WS_LOAD = HERE / 'ws_load.py'
 RESULT_PREFIX = 'BENCH_RESULT '
+
+
+def choose_cores() -> tuple[set[int] | None, set[int] | None]:
+    """(server cores, load cores): the first two cores we may use, or no pinning with fewer."""
+    if not hasattr(os, 'sched_getaffinity'):
+        warn('this platform cannot pin processes to cores; servers and load share the CPUs')
+        return None, None
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        warn(f'only {len(allowed)} core available: servers and load share it, figures are pessimistic')
+        return None, None
+    return {allowed[0]}, {allowed[1]}
 
 
 def pinned(cores: set[int] | None) -> Callable[[], None]:
