@@ -9,8 +9,10 @@ Times, in µs per call (best of 5 bounded ``timeit`` loops, this process, no eve
   the request the way the specification requires, looks the method up, runs its coroutine, builds the
   reply), with no limits, no exact integers, no NaN check and no middlewares: the floor for any conforming
   dispatcher in CPython, whatever library it is in;
-* the whole call for both: ``dispatch`` driven by hand (one coroutine step), and ours' ``start_dispatch``,
-  which answers a call that completes at once with no coroutine (the in-process benchmark's dispatch row).
+* the whole call: the minimal dispatcher, the same with our two guarantees (exact integers in, strict JSON
+  and the size limit out: the floor for a dispatcher that keeps them), ours' ``dispatch`` driven by hand (one
+  coroutine step), and ours' ``start_dispatch``, which answers a call that completes at once with no
+  coroutine (the in-process benchmark's dispatch row).
 
 Usage: python benchmarks/breakdown.py [--number N]
 """
@@ -24,7 +26,7 @@ from typing import Any
 
 import orjson
 import payloads
-from servers.floor import minimal_dispatch
+from servers.floor import minimal_dispatch, minimal_strict_dispatch
 from servers.ours import ping, register
 
 __all__ = ()
@@ -66,6 +68,7 @@ def main() -> int:
         ('encode: orjson.dumps', lambda: orjson.dumps(output)),
         ('encode: ours (strict JSON, size limits)', lambda: server.encode(output)),
         ('whole: minimal conforming dispatcher', lambda: _drive(minimal_dispatch(body))),
+        ('whole: the same, with exact integers and strict JSON', lambda: _drive(minimal_strict_dispatch(body))),
         ('whole: ours, dispatch(body, {})', lambda: _drive(server.dispatch(body, {}))),
         ('whole: ours, start_dispatch(body, {}) (no coroutine)', lambda: server.start_dispatch(body, {})),
     ]

@@ -31,7 +31,7 @@ import aiohttp_rpc
 from aiohttp_rpc.dispatch.encoder import ReplyEncoder
 from aiohttp_rpc.serialization import JSONCodec, json_deserialize
 
-__all__ = ('ROUTES', 'app', 'minimal_dispatch')
+__all__ = ('ROUTES', 'app', 'minimal_dispatch', 'minimal_strict_dispatch')
 
 _METHODS: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {'ping': ours.ping, 'echo': ours.echo}
 _STRICT_REPLY = ReplyEncoder(JSONCodec()).encode_reply
@@ -66,7 +66,8 @@ def _handler(dispatch: Callable[[bytes], Awaitable[bytes]]) -> Callable[[web.Req
     return handle
 
 
-async def _minimal_strict(body: bytes) -> bytes:
+async def minimal_strict_dispatch(body: bytes) -> bytes:
+    """:func:`minimal_dispatch` with our exact-integer decode and strict-JSON encode (the NaN check, the size limit)."""
     return await minimal_dispatch(body, json_deserialize, _STRICT_REPLY)
 
 
@@ -78,7 +79,7 @@ def app() -> web.Application:
     handlers = {
         'bare': bare.handle,
         'minimal': _handler(minimal_dispatch),
-        'minimal-strict': _handler(_minimal_strict),
+        'minimal-strict': _handler(minimal_strict_dispatch),
         'ours-lax': lax.handle_http_request,
         'ours': default.handle_http_request,
     }
