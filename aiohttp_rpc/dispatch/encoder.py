@@ -102,17 +102,15 @@ class ReplyEncoder:
         # orjson itself, when the codec is the default one: one call less per reply. Whatever it refuses goes
         # to the careful path, where the codec itself encodes it.
         self._dumps = fast_dumps if codec.is_default else codec.dumps
-        # What a serializer writes for a non-finite float: orjson writes null, json.dumps writes NaN/Infinity.
-        self._suspects = (b'null',) if codec.is_default else (b'NaN', b'Infinity')
+        # strict_floats=False lets orjson's null for NaN/Infinity stand; any other codec is always checked, since
+        # it would write NaN/Infinity, which are not JSON.
+        self._check = strict_floats or not codec.is_default
+        # What a serializer writes for a non-finite float (orjson: null; json.dumps: NaN, Infinity), and nothing
+        # when there is no check.
+        self._suspects = ((b'null',) if codec.is_default else (b'NaN', b'Infinity')) if self._check else ()
         # The one substring the fast path tests: orjson's only suspect; for any other codec the empty string,
         # which every output contains, so that _may_be_non_finite() looks for each of its suspects.
         self._suspect = b'null' if codec.is_default else b''
-        # strict_floats=False lets orjson's null for NaN/Infinity stand (other codecs write invalid JSON for
-        # them, so they are always checked): the fast path then tests for a NUL byte, which orjson never
-        # writes (it escapes control characters), and the careful path skips the walk.
-        self._check = strict_floats or not codec.is_default
-        if not self._check:
-            self._suspect = b'\x00'
 
     def encode(self, output: Any) -> bytes:
         """Serialize a reply (dict) or batch reply (list of dicts)."""
