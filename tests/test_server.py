@@ -19,6 +19,7 @@ from transports import Transport
 
 import aiohttp_rpc
 from aiohttp_rpc import errors
+from aiohttp_rpc.dispatch import encoder, finite
 from aiohttp_rpc.middlewares import DEFAULT_MIDDLEWARES, check_origins
 
 SECRET = 'do-not-leak-7f3a9c'
@@ -374,10 +375,25 @@ async def test_unserializable_result_fails_alone(
         pytest.param({'deep': [1, None, {'x': math.inf}]}, id='nested-inf'),
     ],
 )
+@pytest.mark.parametrize(
+    'walk',
+    [
+        pytest.param(finite.has_non_finite_py, id='python-walk'),
+        pytest.param(finite.has_non_finite, id='selected-walk'),  # the C one where it was built
+    ],
+)
 async def test_non_finite_result_is_an_internal_error_with_any_serializer(
-    rpc_server_factory: Any, post_raw: Any, json_serialize: Any, value: Any
+    rpc_server_factory: Any,
+    post_raw: Any,
+    json_serialize: Any,
+    value: Any,
+    walk: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # json.dumps writes Infinity and NaN, neither of them JSON: the reply must never carry them.
+    # json.dumps writes Infinity and NaN, neither of them JSON: the reply must never carry them. Both the C
+    # check and the pure-Python one (which users without a compiler get) are run end to end.
+    monkeypatch.setattr(encoder, 'has_non_finite', walk)
+
     def non_finite() -> Any:
         return value
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InternalError, ResponseTooLarge
 from ..protocol.response import JSONRPCResponse
 from ..serialization import fast_dumps
+from .finite import has_non_finite
 
 if TYPE_CHECKING:
     from ..serialization import JSONCodec
@@ -34,41 +35,6 @@ DEFAULT_MAX_BATCH_RESPONSE_SIZE = 25_000_000
 """Bytes a whole batch reply may take (25 MB)."""
 
 _ENCODE_ERRORS = (TypeError, ValueError, RecursionError, OverflowError)
-
-
-class _NonFiniteFloat(ValueError):
-    pass
-
-
-_INFINITY = float('inf')
-
-
-def _check_finite(value: Any) -> None:
-    """Raise if ``value`` holds NaN or an infinity (serializers write those as ``null`` or invalid JSON).
-
-    Runs only when the serialized output could hide one; written for speed: scalars are skipped with one
-    type test each, and only containers recurse. (Values orjson managed to serialize are at most 255 deep.)
-    """
-    cls = type(value)
-    if cls is dict:
-        items: Any = value.values()
-    elif cls is list or cls is tuple:
-        items = value
-    elif cls is float or isinstance(value, float):
-        if value != value or value == _INFINITY or value == -_INFINITY:
-            raise _NonFiniteFloat(value)
-        return
-    else:
-        return
-    for item in items:
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is float:
-            if item != item or item == _INFINITY or item == -_INFINITY:
-                raise _NonFiniteFloat(item)
-            continue
-        _check_finite(item)
 
 
 class ReplyEncoder:
@@ -140,13 +106,7 @@ class ReplyEncoder:
     def _may_be_non_finite(self, data: bytes, output: Any) -> bool:
         for suspect in self._suspects:
             if suspect in data:
-                break
-        else:
-            return False
-        try:
-            _check_finite(output)
-        except _NonFiniteFloat:
-            return True
+                return has_non_finite(output)
         return False
 
     def _encode_batch(self, replies: list[dict[str, Any]]) -> bytes:
@@ -163,8 +123,8 @@ class ReplyEncoder:
 
     def _encode_reply(self, reply: dict[str, Any]) -> bytes:
         try:
-            if self._check:
-                _check_finite(reply)
+            if self._check and has_non_finite(reply):
+                raise ValueError('it holds NaN or an infinity')
             data = self._codec.dumps(reply)
         except _ENCODE_ERRORS:
             # One line, no traceback: the input that led here may come from a client, and must not fill the log.

@@ -1,0 +1,3 @@
+from typing import Any
+
+def has_non_finite(value: Any, /) -> bool: ...
