@@ -1,13 +1,16 @@
-"""The NaN/infinity check behind strict JSON output: the C walk and the pure-Python one, against each other
-and against the standard library's own verdict (``json.dumps(..., allow_nan=False)``)."""
+"""The three steps with a C version (``aiohttp_rpc._speedups``) and a pure-Python one: the NaN/infinity walk
+behind strict JSON output, held to the standard library's verdict (``json.dumps(..., allow_nan=False)``), the
+19-digit scan behind exact integers, held to a regular expression, and one step of a coroutine."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
 import subprocess
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -15,11 +18,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiohttp_rpc.dispatch import finite
+from aiohttp_rpc import serialization
+from aiohttp_rpc.dispatch import eager, finite
 
 WALKS: list[Any] = [pytest.param(finite.has_non_finite_py, id='python')]
+SCANS: list[Any] = [pytest.param(serialization.has_long_number_py, id='python')]
 if finite.EXTENSION:
     WALKS.append(pytest.param(finite.has_non_finite, id='c'))
+    SCANS.append(pytest.param(serialization.has_long_number, id='c'))
+STEPS: list[Any] = [pytest.param(eager.send_none_py, id='python')]
+if finite.EXTENSION:
+    STEPS.append(pytest.param(eager.send_none, id='c'))
 
 Walk = Callable[[Any], bool]
 
@@ -49,9 +58,15 @@ def test_the_extension_is_built_here() -> None:
     if os.environ.get('AIOHTTP_RPC_NO_EXTENSIONS'):
         assert finite.EXTENSION is False
         assert finite.has_non_finite is finite.has_non_finite_py
+        assert serialization.has_long_number is serialization.has_long_number_py
+        assert eager.send_none is eager.send_none_py
     else:
+        from aiohttp_rpc import _speedups
+
         assert finite.EXTENSION is True
-        assert type(finite.has_non_finite).__name__ == 'builtin_function_or_method'
+        assert finite.has_non_finite is _speedups.has_non_finite
+        assert serialization.has_long_number is _speedups.has_long_number
+        assert eager.send_none is _speedups.send_none
 
 
 @pytest.mark.parametrize(
@@ -138,3 +153,94 @@ def test_both_walks_agree_with_the_standard_library(value: Any) -> None:
         expected = False
     assert finite.has_non_finite_py(value) is expected
     assert finite.has_non_finite(value) is expected
+
+
+@pytest.mark.parametrize('scan', SCANS)
+@pytest.mark.parametrize(
+    ('data', 'expected'),
+    [
+        pytest.param(b'', False, id='empty'),
+        pytest.param(b'{"id": 1234567890123456789}', True, id='19-digits'),
+        pytest.param(b'{"id": 123456789012345678}', False, id='18-digits'),
+        pytest.param(b'[1234567890.123456789]', False, id='a-dot-breaks-the-run'),
+        pytest.param(b'["12345678901234567890"]', True, id='in-a-string-too'),
+        pytest.param(b'9' * 19, True, id='the-whole-body'),
+        pytest.param(b'x' * 1000 + b'1' * 19, True, id='at-the-end'),
+        pytest.param(('\u0660' * 30).encode(), False, id='non-ascii-digits-are-not-digits'),
+    ],
+)
+def test_scan(scan: Callable[[bytes], bool], data: bytes, expected: bool) -> None:
+    assert scan(data) is expected
+
+
+@pytest.mark.parametrize('scan', SCANS)
+def test_scan_takes_bytes_only(scan: Callable[[Any], bool]) -> None:
+    with pytest.raises((TypeError, AttributeError)):
+        scan('1' * 30)
+
+
+_LONG_RUN = re.compile(rb'[0-9]{19}')
+
+
+_DIGIT_RUNS = st.integers(min_value=0, max_value=25).flatmap(lambda n: st.text('0123456789', min_size=n, max_size=n))
+_SEPARATORS = st.sampled_from(['.', '-', 'a', '"', ' ', '\u0663', 'e'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_DIGIT_RUNS | _SEPARATORS, max_size=12).map(lambda parts: ''.join(parts).encode()))
+def test_both_scans_agree_with_a_regular_expression(data: bytes) -> None:
+    expected = _LONG_RUN.search(data) is not None
+    assert serialization.has_long_number_py(data) is expected
+    assert serialization.has_long_number(data) is expected
+
+
+@pytest.mark.parametrize('step', STEPS)
+def test_step_of_a_coroutine_that_returns(step: Callable[[Any], tuple[bool, Any]]) -> None:
+    async def answer() -> dict[str, int]:
+        return {'a': 1}
+
+    assert step(answer()) == (True, {'a': 1})
+
+
+@pytest.mark.parametrize('step', STEPS)
+def test_step_of_a_coroutine_that_waits_then_returns(step: Callable[[Any], tuple[bool, Any]]) -> None:
+    marker = object()
+
+    @types.coroutine
+    def pause() -> Any:
+        return (yield marker)
+
+    async def waits() -> Any:
+        got = await pause()
+        return ('resumed with', got)
+
+    coro = waits()
+    assert step(coro) == (False, marker)
+    with pytest.raises(StopIteration) as stop:
+        coro.send('x')
+    assert stop.value.value == ('resumed with', 'x')
+
+
+@pytest.mark.parametrize('step', STEPS)
+def test_step_lets_exceptions_through(step: Callable[[Any], tuple[bool, Any]]) -> None:
+    async def fails() -> None:
+        raise KeyError('boom')
+
+    async def stops() -> None:
+        raise StopIteration  # PEP 479: a coroutine turns it into RuntimeError
+
+    with pytest.raises(KeyError):
+        step(fails())
+    with pytest.raises(RuntimeError):
+        step(stops())
+
+
+@pytest.mark.parametrize('step', STEPS)
+def test_step_of_a_finished_coroutine_raises(step: Callable[[Any], tuple[bool, Any]]) -> None:
+    async def answer() -> int:
+        return 1
+
+    coro = answer()
+    assert step(coro) == (True, 1)
+    with pytest.raises(RuntimeError):
+        step(coro)

@@ -36,7 +36,7 @@ from ..serialization import JSONCodec, json_deserialize, json_serialize
 from ..serialization import json_deserialize as default_json_deserialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .context import ContextFactory, ContextProvider
-from .eager import DeadlineExceeded, finish_within, run_all
+from .eager import DeadlineExceeded, finish_within, run_all, send_none
 from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
 from .middleware import build_chain, fold_default_middlewares
 from .middleware import logger as middleware_logger
@@ -384,16 +384,16 @@ class Dispatcher:
             coro = self._chain(request)
             request_id, method_name, is_notification = request.id, request.method, request.is_notification
         try:
-            yielded = coro.send(None)
-        except StopIteration as stop:
-            if direct:  # _completed, inline for the commonest case
-                output = {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': stop.value}
-            else:
-                output = self._completed(stop.value, request_id, method_name, direct)
+            finished, value = send_none(coro)
         except BaseException as exc:  # noqa: BLE001 - sorted by _failed, which re-raises what must go on
             output = self._failed(exc, request_id, method_name)
         else:
-            return self._finish_one(coro, yielded, request_id, method_name, is_notification, direct)
+            if not finished:
+                return self._finish_one(coro, value, request_id, method_name, is_notification, direct)
+            if direct:  # _completed, inline for the commonest case
+                output = {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': value}
+            else:
+                output = self._completed(value, request_id, method_name, direct)
         return None if is_notification else output
 
     async def _finish_one(

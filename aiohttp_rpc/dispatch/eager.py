@@ -23,7 +23,18 @@ from collections.abc import Callable, Coroutine, Generator, Sequence
 from types import CoroutineType
 from typing import Any, Generic, TypeVar
 
-__all__ = ('DeadlineExceeded', 'deadline', 'finish_within', 'resume', 'run_all', 'start_task')
+from .._native import native
+
+__all__ = (
+    'DeadlineExceeded',
+    'deadline',
+    'finish_within',
+    'resume',
+    'run_all',
+    'send_none',
+    'send_none_py',
+    'start_task',
+)
 
 T = TypeVar('T')
 
@@ -166,6 +177,21 @@ async def _run_from(
 
 class DeadlineExceeded(TimeoutError):
     """Raised by :func:`deadline` when time runs out (distinct from a ``TimeoutError`` the coroutine raises)."""
+
+
+def send_none_py(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
+    """One step of ``coro``, ``coro.send(None)``: ``(True, value returned)`` when it finished, ``(False, value
+    yielded)`` when it waits. Its exceptions propagate as they are."""
+    try:
+        return False, coro.send(None)
+    except StopIteration as stop:
+        return True, stop.value
+
+
+send_none: Callable[[Coroutine[Any, Any, Any]], tuple[bool, Any]] = native('send_none') or send_none_py
+""":func:`send_none_py` in C when the extension is there (see :mod:`aiohttp_rpc._native`): the same step told
+apart by a flag instead of ``StopIteration``, which saves an exception object, a traceback entry and a handler
+on every call that completes at once (about 0.3 µs; benchmarks: the in-process dispatch rows)."""
 
 
 async def deadline(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:

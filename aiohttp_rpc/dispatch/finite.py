@@ -8,15 +8,16 @@ install time (it is optional: without a C compiler the package installs without 
 :func:`has_non_finite_py`, the pure-Python walk, which is the reference. Both look through dicts (their values),
 lists and tuples, subclasses included, to any depth; both raise ``RecursionError`` past about 1000 levels.
 Setting the environment variable ``AIOHTTP_RPC_NO_EXTENSIONS`` to a non-empty value before the import selects
-the pure-Python walk. The C walk costs about a tenth of the Python one: 0.55 against 5.75 µs for a 1 KB mixed
-result (benchmarks: the HTTP ``echo`` row).
+the pure-Python walk (see :mod:`aiohttp_rpc._native`). The C walk costs about a tenth of the Python one:
+0.55 against 5.75 µs for a 1 KB mixed result (benchmarks: the HTTP ``echo`` row).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
+
+from .._native import native
 
 __all__ = ('EXTENSION', 'has_non_finite', 'has_non_finite_py')
 
@@ -55,15 +56,10 @@ def has_non_finite_py(value: Any) -> bool:
     return _walk(value)
 
 
-def _select() -> tuple[Callable[[Any], bool], bool]:
-    if os.environ.get('AIOHTTP_RPC_NO_EXTENSIONS'):
-        return has_non_finite_py, False
-    try:
-        from .._speedups import has_non_finite as compiled
-    except ImportError:
-        return has_non_finite_py, False
-    return compiled, True
+_compiled: Callable[[Any], bool] | None = native('has_non_finite')
 
+EXTENSION = _compiled is not None
+"""Whether :func:`has_non_finite` is the C walk."""
 
-has_non_finite, EXTENSION = _select()
-"""``has_non_finite(value) -> bool``: the C walk or the Python one (see above); ``EXTENSION`` says which."""
+has_non_finite: Callable[[Any], bool] = has_non_finite_py if _compiled is None else _compiled
+"""``has_non_finite(value) -> bool``: the C walk when the extension is there, else :func:`has_non_finite_py`."""
