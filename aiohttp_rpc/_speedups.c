@@ -66,7 +66,7 @@ walk(PyObject *value, int depth)
 }
 
 static PyObject *
-has_non_finite(PyObject *module, PyObject *value)
+has_non_finite(PyObject *Py_UNUSED(module), PyObject *value)
 {
     int found = walk(value, 0);
     if (found < 0) {
@@ -80,7 +80,7 @@ has_non_finite(PyObject *module, PyObject *value)
 #define LONG_RUN 19
 
 static PyObject *
-has_long_number(PyObject *module, PyObject *data)
+has_long_number(PyObject *Py_UNUSED(module), PyObject *data)
 {
     if (!PyBytes_Check(data)) {
         PyErr_Format(PyExc_TypeError, "expected bytes, not %.100s", Py_TYPE(data)->tp_name);
@@ -107,7 +107,7 @@ has_long_number(PyObject *module, PyObject *data)
  * that completes at once (most do) then costs no exception object, traceback entry or handler: about 0.3 us
  * per call (aiohttp_rpc/dispatch/eager.py holds the pure-Python twin). */
 static PyObject *
-send_none(PyObject *module, PyObject *coro)
+send_none(PyObject *Py_UNUSED(module), PyObject *coro)
 {
     PyObject *value = NULL;
     PySendResult status = PyIter_Send(coro, Py_None, &value);
