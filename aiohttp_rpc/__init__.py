@@ -8,7 +8,6 @@ from __future__ import annotations
 from . import client, constants, decorators, errors, middlewares, protocol, server, utils
 from .client import BaseJSONRPCClient, JSONRPCClient, WSJSONRPCClient
 from .client.transports.websocket import ReconnectPolicy
-from .client.websocket import WSPeer, get_peer
 from .decorators import rpc_method
 from .dispatch import Dispatcher
 from .methods import BaseJSONRPCMethod, JSONRPCMethod, MethodGroup
@@ -22,6 +21,7 @@ from .protocol import (
 )
 from .server import BaseJSONRPCServer, JSONRPCServer, WSJSONRPCServer, rpc_server
 from .server.guards import require_bearer_token, require_client_address, require_header, require_host
+from .ws import WSPeer, get_peer
 
 __version__ = '2.1.0.dev0'
 

@@ -43,7 +43,7 @@ from typing import Any, Protocol, TypeVar, cast
 import pytest
 from aiohttp import web
 
-from .client.base import BaseJSONRPCClient
+from .caller.base import BaseJSONRPCClient
 from .client.http import JSONRPCClient
 from .client.transports.local import LocalTransport
 from .client.websocket import WSJSONRPCClient

@@ -139,8 +139,8 @@ def run(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
             results['rows'].update(module.run(bench))
 
     for name, row in results['rows'].items():
-        for pair, stats in row['ratios'].items():
-            spread = (stats['max'] - stats['min']) / stats['median']
+        for pair, stats in [*row['ratios'].items(), *row.get('multiples', {}).items()]:
+            spread = (stats['max'] - stats['min']) / stats['median'] if stats['median'] > 0 else 0.0
             if spread > RATIO_SPREAD_WARNING:
                 bench.anomaly(f'{name}: {pair} varies by {spread:.0%} across repeats (noisy machine?)', now=False)
     for server in bench.servers.values():

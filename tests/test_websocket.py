@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import rawws
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
@@ -264,7 +265,7 @@ async def test_answered_calls_do_not_pile_up_behind_one_that_waits(ws_server: Se
         connection = rpc.transport.connection
         assert connection is not None
         assert connection.pending == 1
-        assert len(connection._deadlines._queue) <= 2 * 1024
+        assert len(connection._pending._deadlines) <= 2 * 1024
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
@@ -644,47 +645,61 @@ async def test_flood_from_a_peer_that_reads_nothing_is_bounded(ws_server: Server
 
 
 @pytest.mark.parametrize('invalid', [False, True], ids=['requests', 'every-other-frame-invalid-json'])
-async def test_replies_the_peer_does_not_read_do_not_stop_the_reader(
+async def test_a_peer_that_does_not_read_is_held_to_the_byte_budget(
     aiohttp_server: Callable[..., Awaitable[TestServer]], invalid: bool
 ) -> None:
-    """Replies that cannot be written (the peer reads nothing, the socket buffers are full) wait in their own
-    tasks: the server goes on reading requests, up to max_in_flight waiting replies, so a client that sends
-    everything before it reads is not blocked. Small socket buffers on both ends make the backlog certain."""
-    server = aiohttp_rpc.WSJSONRPCServer(max_in_flight=64)
-    server.add_method(echo)
+    """A peer sends 2 MB of requests and reads nothing: the server answers until its write buffer holds
+    ``max_buffered_bytes``, then stops reading (TCP holds the peer's sends back); once the peer reads, every
+    request is answered once, in order. Sampled at every call, the server's write buffer never holds more than
+    the budget plus one reply. Small socket buffers on both ends make the backlog certain on any machine."""
+    budget = 128 * 1024
+    payload = 'x' * 1000
+    reply_size = len(json.dumps({'jsonrpc': '2.0', 'id': 9999, 'result': [payload]}))
+    samples: list[int] = []
+    backed_up = asyncio.Event()
+
+    def sampled_echo(*args: Any, rpc_request: aiohttp_rpc.JSONRPCRequest) -> list[Any]:
+        samples.append(aiohttp_rpc.get_peer(rpc_request).transport.buffered())  # type: ignore[attr-defined]
+        if samples[-1] >= budget - 2 * reply_size:
+            backed_up.set()
+        return list(args)
+
+    server = aiohttp_rpc.WSJSONRPCServer(
+        middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES, max_buffered_bytes=budget
+    )
+    server.add_method(aiohttp_rpc.JSONRPCMethod(sampled_echo, name='echo', pass_extra_kwargs=True))
 
     async def handler(request: web.BaseRequest) -> web.StreamResponse:
         assert request.transport is not None
-        server_socket = request.transport.get_extra_info('socket')
-        server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
-        server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        request.transport.get_extra_info('socket').setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
         return await server.handle_http_request(request)
 
     app = web.Application()
     app.router.add_get('/rpc', handler)
-    url = str((await aiohttp_server(app)).make_url('/rpc'))
-    total = 8_000  # 8 MB of requests: more than this client's send buffer can take (at most 4 MiB on Linux)
-    payload = 'x' * 1000
-    async with aiohttp.ClientSession() as session, session.ws_connect(url, max_msg_size=0) as ws:
-        sock = ws.get_extra_info('socket')
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    test_server = await aiohttp_server(app)
+    total = 2_000
+    async with await rawws.connect(test_server.port, '/rpc', rcvbuf=16 * 1024) as peer:
 
         async def flood() -> None:
             for i in range(total):
                 frame = json.dumps({'jsonrpc': '2.0', 'method': 'echo', 'params': [payload], 'id': i})
-                await ws.send_str(frame[:-1] if invalid and i % 2 else frame)
+                peer.send_text(frame[:-1] if invalid and i % 2 else frame)
+                await peer.drain()
 
-        await asyncio.wait_for(flood(), 10)  # a server that stopped reading would block these sends
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        replies = [json.loads((await ws.receive(timeout=10)).data) for _ in range(total)]
-    result = {'args': [payload], 'kwargs': {}}
+        sender = asyncio.create_task(flood())
+        await asyncio.wait_for(backed_up.wait(), 10)
+        calls_when_backed_up = len(samples)
+        replies = [await peer.receive_json() for _ in range(total)]
+        await asyncio.wait_for(sender, 10)
     parse_error = {'code': -32700, 'message': 'Parse error', 'data': {'details': 'Invalid JSON.'}}
     assert replies == [
         {'jsonrpc': '2.0', 'id': None, 'error': parse_error}
         if invalid and i % 2
-        else {'jsonrpc': '2.0', 'id': i, 'result': result}
+        else {'jsonrpc': '2.0', 'id': i, 'result': [payload]}
         for i in range(total)
     ]
+    assert calls_when_backed_up < len(samples)
+    assert max(samples) <= budget + reply_size, (max(samples), budget)
 
 
 async def test_each_message_gets_its_own_copy_of_the_connection_context(ws_server: ServerFactory) -> None:

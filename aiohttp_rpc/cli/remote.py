@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ..client.base import BaseJSONRPCClient
+from ..caller.base import BaseJSONRPCClient
 from ..client.http import JSONRPCClient
 from ..client.websocket import WSJSONRPCClient
 from ..constants import NOTHING

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .base import BaseJSONRPCClient, ClientState
+from ..caller.base import BaseJSONRPCClient, ClientState
+from ..caller.methods import JSONRPCClientMethod, JSONRPCClientMethods
+from ..ws import WSPeer, get_peer
 from .http import JSONRPCClient
-from .methods import JSONRPCClientMethod, JSONRPCClientMethods
-from .websocket import WSJSONRPCClient, WSPeer, get_peer
+from .websocket import WSJSONRPCClient
 
 __all__ = (
     'BaseJSONRPCClient',

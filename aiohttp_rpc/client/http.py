@@ -7,10 +7,10 @@ from typing import Any
 
 import aiohttp
 
+from ..caller.base import BaseJSONRPCClient
 from ..errors import DEFAULT_KNOWN_ERRORS_MAP, JSONRPCError
 from ..serialization import json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType
-from .base import BaseJSONRPCClient
 from .transports.http import DEFAULT_MAX_RESPONSE_SIZE, HTTPTransport
 
 __all__ = ('JSONRPCClient',)

@@ -1,18 +1,29 @@
-"""JSON-RPC over WebSocket, client side: :class:`WSJSONRPCClient`, and :class:`WSPeer` for servers."""
+"""JSON-RPC over WebSocket, client side: :class:`WSJSONRPCClient`.
+
+``WSPeer``, ``get_peer`` and ``PEER_KEY`` live in :mod:`aiohttp_rpc.ws` and are importable from here too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..caller.base import BaseJSONRPCClient
 from ..dispatch.dispatcher import Dispatcher
 from ..dispatch.middleware import DEFAULT_MIDDLEWARES
 from ..errors import DEFAULT_KNOWN_ERRORS_MAP, JSONRPCError
 from ..methods.registry import MethodDescription
 from ..serialization import json_deserialize, json_serialize
-from .base import BaseJSONRPCClient, ClientState
+from ..ws import (
+    DEFAULT_MAX_BUFFERED_BYTES,
+    DEFAULT_MAX_IN_FLIGHT,
+    PEER_KEY,
+    MessageHook,
+    WSConnection,
+    WSPeer,
+    get_peer,
+)
 from .transports.websocket import ReconnectPolicy, WSTransport
-from .transports.ws_connection import DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
 
 if TYPE_CHECKING:
     import aiohttp
@@ -33,9 +44,6 @@ __all__ = (
 DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024
 """Bytes a message from the server may take (10 MiB); a larger one closes the socket (1009)."""
 
-PEER_KEY = 'rpc_peer'
-"""The ``request.context`` key of the :class:`WSPeer` (or client) a WebSocket request came from."""
-
 
 class WSJSONRequestsHandler(Protocol):
     """2.0 hook: takes requests the server sends instead of the client's own methods."""
@@ -49,58 +57,6 @@ class UnprocessedWSJSONResponsesHandler(Protocol):
     async def __call__(self, *, ws_connect: Any, ws_msg: WSMessage, json_responses: Any) -> None: ...
 
 
-def get_peer(rpc_request: Any) -> BaseJSONRPCClient:
-    """The other end of the WebSocket ``rpc_request`` arrived on, to call it back.
-
-    Example::
-
-        async def slow_job(rpc_request):
-            peer = get_peer(rpc_request)
-            await peer.notify('progress', 50)
-            return await peer.methods.confirm('done?')
-
-    Raises:
-        LookupError: the request did not arrive over a WebSocket.
-    """
-    try:
-        peer: BaseJSONRPCClient = rpc_request.context[PEER_KEY]
-    except KeyError:
-        raise LookupError('This request did not come over a WebSocket; there is no peer to call.') from None
-    return peer
-
-
-class WSPeer(BaseJSONRPCClient):
-    """The client at the other end of one server-side WebSocket: call it like any client.
-
-    Servers create these; get the one behind a request with :func:`get_peer`. ``disconnect()`` closes the
-    socket.
-    """
-
-    transport: WSConnection
-
-    def __init__(
-        self,
-        connection: WSConnection,
-        *,
-        json_serialize: JSONEncoderType = json_serialize,
-        json_deserialize: JSONDecoderType = json_deserialize,
-        error_map: Mapping[int, type[JSONRPCError]] = DEFAULT_KNOWN_ERRORS_MAP,
-    ) -> None:
-        super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
-        self.transport = connection
-        self._state = ClientState.OPENED  # the socket is already open
-
-    @property
-    def ws_connect(self) -> web.WebSocketResponse:
-        """The server-side aiohttp WebSocket."""
-        return self.transport.ws  # type: ignore[return-value]
-
-    @property
-    def http_request(self) -> web.Request:
-        """The HTTP request that opened the WebSocket."""
-        return self.transport.context['http_request']  # type: ignore[no-any-return]
-
-
 class WSJSONRPCClient(BaseJSONRPCClient):
     """A JSON-RPC client over one WebSocket, which can also serve methods to the server.
 
@@ -109,7 +65,10 @@ class WSJSONRPCClient(BaseJSONRPCClient):
     Args:
         url: the endpoint, e.g. ``'ws://127.0.0.1:8080/rpc'`` (or give ``ws_connect``).
         session: an ``aiohttp.ClientSession`` to connect with; never closed by the client.
-        ws_connect: an already-open client WebSocket to use; never closed by the client.
+        ws_connect: an already-open WebSocket to use; never closed by the client. A server's
+            ``WebSocketResponse`` that a :class:`~aiohttp_rpc.WSJSONRPCServer` serves works too: the client then
+            sends through the server's connection (its notifications and calls reach the browser, the server's
+            reader matches the replies), as 2.0 code that keeps a client per connection expects.
         timeout: seconds to wait for each reply (``RequestTimeoutError`` after); ``None`` to wait until the
             socket closes.
         timeout_for_data_receiving: accepted for 2.0 compatibility; dead connections are detected by the
@@ -124,6 +83,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
         reconnect: ``True`` (default :class:`ReconnectPolicy`) or a policy to reconnect after a drop; calls made
             meanwhile wait for the new socket up to their timeout.
         max_in_flight: server requests answered at once before reading pauses.
+        max_buffered_bytes: bytes the write buffer may hold (4 MiB) before reading pauses and senders wait.
         **ws_connect_kwargs: passed to ``aiohttp.ClientSession.ws_connect`` (``max_msg_size`` defaults to
             10 MiB: a larger message closes the socket and pending calls fail with ``TransportError``).
 
@@ -140,7 +100,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
         url: str | None = None,
         *,
         session: aiohttp.ClientSession | None = None,
-        ws_connect: aiohttp.ClientWebSocketResponse[bool] | None = None,
+        ws_connect: aiohttp.ClientWebSocketResponse[bool] | web.WebSocketResponse | None = None,
         timeout: float | None = 60,
         timeout_for_data_receiving: float | None = 60,
         connection_check_interval: float | None = 5,
@@ -153,6 +113,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
         middlewares: Iterable[MiddlewareType] = DEFAULT_MIDDLEWARES,
         reconnect: bool | ReconnectPolicy = False,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
         **ws_connect_kwargs: Any,
     ) -> None:
         super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
@@ -177,6 +138,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
             ws_connect_kwargs=ws_connect_kwargs,
             timeout=timeout,
             max_in_flight=max_in_flight,
+            max_buffered_bytes=max_buffered_bytes,
             reconnect=policy,
             on_requests=_requests_hook(json_requests_handler),
             on_unmatched=_responses_hook(unprocessed_json_responses_handler),
@@ -188,7 +150,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
         return self.transport.session
 
     @property
-    def ws_connect(self) -> aiohttp.ClientWebSocketResponse[bool] | None:
+    def ws_connect(self) -> aiohttp.ClientWebSocketResponse[bool] | web.WebSocketResponse | None:
         """The current WebSocket (``None`` before connecting)."""
         return self.transport.ws_connect
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import dis
 import functools
 import inspect
 import logging
@@ -55,6 +56,9 @@ class BaseJSONRPCMethod(abc.ABC):
     #: A coroutine function a dispatcher may call straight with the params instead of this object; ``None``
     #: (the default) makes it call the object. Read on every call: kept as a plain attribute, not computed.
     direct_func: Callable[..., Any] | None = None
+    #: Calling :attr:`direct_func` runs it to its end at once: its code never awaits (so it may run inline in a
+    #: reader that must not wait).
+    cannot_suspend: bool = False
 
     def configure(self, *, validate: bool, context_type: Any) -> None:  # noqa: B027 - optional hook
         """Called when the method is registered on a server, with the server's defaults: whether to validate
@@ -162,6 +166,8 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             and self._signature is not None
             and not hasattr(func, '__wrapped__')
         )
+        # A coroutine with no await in its own code runs to its end in one step: safe to run inline anywhere.
+        self.cannot_suspend = self._direct and _cannot_suspend(func)
         self.context_param = CONTEXT_PARAM if self._signature and CONTEXT_PARAM in self._signature.parameters else None
         self._context_index = self._positional_index(self.context_param)
         self.configured_with: tuple[bool, Any] | None = None
@@ -325,6 +331,20 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         # No signature (a C callable): an error raised by the call itself has no deeper frame.
         traceback = exc.__traceback__
         return traceback is not None and traceback.tb_next is None
+
+
+_SUSPENDING_OPS = frozenset(
+    ('YIELD_VALUE', 'YIELD_FROM', 'SEND', 'GET_AWAITABLE', 'GET_AITER', 'GET_ANEXT', 'BEFORE_ASYNC_WITH')
+)
+
+
+def _cannot_suspend(func: Callable[..., Any]) -> bool:
+    """Whether the coroutine function ``func`` can never suspend: a coroutine only suspends at an await (or
+    ``async for`` / ``async with``) in its own code, and this one has none."""
+    code = getattr(func, '__code__', None)
+    if code is None:
+        return False
+    return not any(instruction.opname in _SUSPENDING_OPS for instruction in dis.get_instructions(code))
 
 
 def _split_docstring(doc: str | None) -> tuple[str | None, str | None]:

@@ -1,8 +1,8 @@
 """JSON-RPC over WebSocket, server side: :class:`WSJSONRPCServer`.
 
-Each connection is a :class:`~aiohttp_rpc.client.transports.ws_connection.WSConnection`: requests from the
+Each connection is a :class:`~aiohttp_rpc.ws.WSConnection` read by the handler task itself: requests from the
 browser or worker are answered by this server's dispatcher, and the server can call the peer back through a
-:class:`~aiohttp_rpc.client.websocket.WSPeer` (see :func:`~aiohttp_rpc.client.websocket.get_peer`).
+:class:`~aiohttp_rpc.ws.WSPeer` (see :func:`~aiohttp_rpc.ws.get_peer`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,24 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMessage, web
 
-from ..client.transports.ws_connection import DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
-from ..client.websocket import PEER_KEY, WSPeer
+from ..errors import TransportError
 from ..protocol.request import JSONRPCRequest
+from ..ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, PEER_KEY, MessageHook, WSConnection, WSPeer
 from .base import BaseJSONRPCServer
 from .origins import OriginPolicy
 
-__all__ = ('DEFAULT_WS_RESPONSE_KWARGS', 'WSJSONRPCServer', 'WSJSONResponseHandler')
+__all__ = ('DEFAULT_MAX_WS_CONNECTIONS', 'DEFAULT_WS_RESPONSE_KWARGS', 'WSJSONRPCServer', 'WSJSONResponseHandler')
 
 logger = logging.getLogger('aiohttp_rpc.websocket')
 
 DEFAULT_WS_RESPONSE_KWARGS: Mapping[str, Any] = {'max_msg_size': 1_048_576, 'heartbeat': 30.0}
 """Defaults for the server's ``WebSocketResponse``; ``ws_response_kwargs`` entries override them."""
+
+DEFAULT_MAX_WS_CONNECTIONS = 1024
+"""WebSocket connections one server accepts at once; more get 429."""
+
+# A client that resets the connection during the handshake: aiohttp raises one of these from prepare().
+_HANDSHAKE_FAILURES = (ConnectionError, RuntimeError)
 
 
 class WSJSONResponseHandler(Protocol):
@@ -43,17 +49,22 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             ``'*'`` for any. Not given: pages on this same origin or on ``localhost``/``127.0.0.1``, and clients
             without an ``Origin``; other sites get 403 before the upgrade (no cross-site WebSocket hijacking).
         allowed_hosts: accepted ``Host`` values; others get 403.
-        max_ws_connections: the most connections at once; more get 429 at the handshake. ``None``: no limit.
-        json_response_handler: 2.0 hook for replies that match no call the server made.
+        max_ws_connections: the most connections at once (1024); more get 429 at the handshake. ``None``: no
+            limit.
+        json_response_handler: 2.0 hook for replies that match no call the server made (run in a task that
+            counts against ``max_in_flight``).
         ws_response_cls: the ``WebSocketResponse`` class to use.
         ws_response_kwargs: options for it, over :data:`DEFAULT_WS_RESPONSE_KWARGS` (1 MiB messages, 30 s
             heartbeat).
-        max_in_flight: requests answered at once per connection before the server stops reading from it.
+        max_in_flight: requests of one connection running at once (in tasks of their own, 1024) before the
+            server stops reading from it.
+        max_buffered_bytes: bytes one connection may hold in its write buffer (4 MiB) before the server stops
+            reading from it and senders to it wait: what a peer that does not read its replies can cost.
         peer_timeout: seconds a call to a peer waits for its reply.
         **kwargs: see :class:`~aiohttp_rpc.dispatch.Dispatcher`.
 
     Attributes:
-        peers: the live connections, as :class:`WSPeer` objects.
+        peers: the live connections, as :class:`~aiohttp_rpc.WSPeer` objects.
         rpc_websockets: the live ``WebSocketResponse`` objects (2.0 name).
 
     Example::
@@ -72,8 +83,9 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         ws_response_cls: type[web.WebSocketResponse] = web.WebSocketResponse,
         ws_response_kwargs: Mapping[str, Any] | None = None,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
         peer_timeout: float | None = 60,
-        max_ws_connections: int | None = None,
+        max_ws_connections: int | None = DEFAULT_MAX_WS_CONNECTIONS,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -83,8 +95,10 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         self.peers: set[WSPeer] = set()
         self.rpc_websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._max_in_flight = max_in_flight
+        self._max_buffered_bytes = max_buffered_bytes
         self._peer_timeout = peer_timeout
         self._on_unmatched = _response_hook(json_response_handler)
+        self._peers_changed: list[asyncio.Future[None]] = []
 
     async def handle_http_request(self, http_request: web.Request) -> web.StreamResponse:
         """Upgrade to WebSocket and serve JSON-RPC on it until either side closes.
@@ -100,10 +114,9 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             raise web.HTTPTooManyRequests(text='Too many WebSocket connections.')
         try:
             await ws.prepare(http_request)
-        except ConnectionResetError:  # the client left during the handshake: nothing to serve, nothing to log
-            logger.debug('WebSocket client left during the handshake')
+        except _HANDSHAKE_FAILURES as exc:  # the client left during the handshake: nothing to serve
+            logger.debug('WebSocket client left during the handshake: %r', exc)
             return ws
-
         connection = WSConnection(
             ws,
             codec=self._codec,
@@ -111,20 +124,49 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             context={'http_request': http_request, 'ws_connect': ws},
             timeout=self._peer_timeout,
             max_in_flight=self._max_in_flight,
+            max_buffered_bytes=self._max_buffered_bytes,
             on_unmatched=self._on_unmatched,
         )
         peer = WSPeer(connection, json_serialize=self._json_serialize, json_deserialize=self._json_deserialize)
         connection.context[PEER_KEY] = peer
-        self.peers.add(peer)
-        self.rpc_websockets.add(ws)
+        self._add_peer(peer)
         try:
-            await connection.run()
+            await connection.run()  # this task is the connection's reader
         finally:
-            self.peers.discard(peer)
-            self.rpc_websockets.discard(ws)
+            self._remove_peer(peer)
             if not ws.closed:
                 await ws.close()
         return ws
+
+    def _add_peer(self, peer: WSPeer) -> None:
+        self.peers.add(peer)
+        self.rpc_websockets.add(peer.ws_connect)
+        self._notify_peers_changed()
+
+    def _remove_peer(self, peer: WSPeer) -> None:
+        self.peers.discard(peer)
+        self.rpc_websockets.discard(peer.ws_connect)
+        self._notify_peers_changed()
+
+    def _notify_peers_changed(self) -> None:
+        waiters, self._peers_changed = self._peers_changed, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_peers(self, predicate: Callable[[set[WSPeer]], bool]) -> None:
+        """Wait until ``predicate(server.peers)`` is true, checking it now and whenever a peer connects or
+        leaves. Wrap it in ``asyncio.wait_for`` to bound the wait.
+
+        Example::
+
+            await server.wait_peers(lambda peers: len(peers) == 2)   # both clients are connected
+            await server.wait_peers(lambda peers: not peers)          # every connection has closed
+        """
+        while not predicate(self.peers):
+            waiter = asyncio.get_running_loop().create_future()
+            self._peers_changed.append(waiter)
+            await waiter
 
     async def broadcast(
         self,
@@ -136,32 +178,22 @@ class WSJSONRPCServer(BaseJSONRPCServer):
     ) -> int:
         """Send a notification to every connected peer (or those ``where(peer)`` accepts).
 
-        The message is serialized once and sent to all peers concurrently; a peer that cannot take it within
-        ``send_timeout`` seconds is closed, so a slow or dead peer never holds up the others. ``where`` and
+        The message is serialized once and sent to all peers concurrently. A peer that cannot take it within
+        ``send_timeout`` seconds (its write buffer stays over ``max_buffered_bytes``) is dropped at once: its
+        connection is aborted, never waited on, so a slow or dead peer never holds up the others, and each
+        fast peer gets every broadcast, in order. Nothing is raised for a peer that fails. ``where`` and
         ``send_timeout`` are reserved names here; the other keyword arguments become named params.
 
         Returns:
-            how many peers the notification was delivered to.
+            how many peers the notification was delivered to (written to their sockets).
         """
         peers = [peer for peer in tuple(self.peers) if where is None or where(peer)]
         if not peers:
             return 0
         request = JSONRPCRequest(method=method, args=args or None, kwargs=kwargs or None)
         payload = self._codec.dumps(request.dump())
-        outcomes = await asyncio.gather(*(self._deliver(peer, payload, send_timeout) for peer in peers))
+        outcomes = await asyncio.gather(*(_deliver(peer.transport, payload, send_timeout) for peer in peers))
         return sum(outcomes)
-
-    async def _deliver(self, peer: WSPeer, payload: bytes, send_timeout: float | None) -> bool:
-        connection = peer.transport
-        try:
-            await asyncio.wait_for(connection.send_frame(payload), send_timeout)
-        except asyncio.TimeoutError:
-            logger.info('Closing a WebSocket peer too slow to take a broadcast.')
-            await connection.aclose(code=WSCloseCode.POLICY_VIOLATION, message=b'Too slow')
-            return False
-        except ConnectionError:
-            return False
-        return True
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Close every connection with 1001 Going Away, cancelling requests still running.
@@ -173,6 +205,28 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             *(connection.aclose(code=WSCloseCode.GOING_AWAY, message=b'Server shutdown') for connection in connections),
             return_exceptions=True,
         )
+
+
+async def _deliver(connection: WSConnection, payload: bytes, send_timeout: float | None) -> bool:
+    """Send ``payload`` to one peer; abort the peer if it cannot take it in time (never cancel the send: the
+    abort ends it)."""
+    timer = None
+    if send_timeout is not None:
+        timer = asyncio.get_running_loop().call_later(send_timeout, _drop_slow_peer, connection)
+    try:
+        await connection.send_frame(payload)
+    except TransportError:
+        return False
+    finally:
+        if timer is not None:
+            timer.cancel()
+    return True
+
+
+def _drop_slow_peer(connection: WSConnection) -> None:
+    if not connection.closed:
+        logger.info('Dropping a WebSocket peer too slow to take a broadcast.')
+        connection.abort()
 
 
 def _response_hook(handler: WSJSONResponseHandler | None) -> MessageHook | None:

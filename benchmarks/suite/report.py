@@ -11,6 +11,9 @@ __all__ = ('normalize', 'render_comparison', 'render_table')
 SYSTEMS = ('bare', 'ours', '2.0.0')
 RATIOS = tuple(f'{a}/{b}' for a, b in RATIO_PAIRS)
 DIFFS = tuple(f'{a}-{b}' for a, b in RATIO_PAIRS)
+MULTIPLES = tuple(f'{a}/{b}' for a, b in RATIO_PAIRS)
+MEMORY_MULTIPLES = ('ours/bare',)
+"""The plain quotients shown in the memory table (the JSON has every pair in ``row['multiples']``)."""
 NONE = '-'
 
 
@@ -27,6 +30,12 @@ def _stats(stats: dict[str, float] | None, unit: str) -> str:
         return NONE
     median, low, high = (_number(stats[key], unit) for key in ('median', 'min', 'max'))
     return f'{median} ({low}-{high})'
+
+
+def _multiple(stats: dict[str, float] | None) -> str:
+    if stats is None:
+        return NONE
+    return f'{stats["median"]:.2f}x ({stats["min"]:.2f}-{stats["max"]:.2f})'
 
 
 def _diff(stats: dict[str, float] | None) -> str:
@@ -56,11 +65,13 @@ def _drop_empty_columns(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
 def render_table(results: dict[str, Any]) -> str:
     rows = results['rows']
     main = [('scenario', 'unit', *SYSTEMS, *RATIOS)]
-    memory = [('scenario', 'unit', *SYSTEMS, *DIFFS)]
+    memory = [('scenario', 'unit', *SYSTEMS, *DIFFS, *MEMORY_MULTIPLES)]
     for name, row in rows.items():
         values = tuple(_stats(row['values'].get(key), row['unit']) for key in SYSTEMS)
         if 'diffs' in row:
-            memory.append((name, row['unit'], *values, *(_diff(row['diffs'].get(key)) for key in DIFFS)))
+            diffs = tuple(_diff(row['diffs'].get(key)) for key in DIFFS)
+            multiples = tuple(_multiple(row.get('multiples', {}).get(key)) for key in MEMORY_MULTIPLES)
+            memory.append((name, row['unit'], *values, *diffs, *multiples))
         else:
             main.append((name, row['unit'], *values, *(_stats(row['ratios'].get(key), '') for key in RATIOS)))
     lines: list[str] = []
@@ -87,7 +98,11 @@ def render_table(results: dict[str, Any]) -> str:
             'before the loop (building one is the "request build" row).'
         )
     if len(memory) > 1:
-        lines.append('memory: (RSS after - RSS before) / connections; a-b is the difference in KiB per connection.')
+        lines.append(
+            'memory: (RSS after - RSS before) / connections, each connection idle after one call and its reply; '
+            'a-b is the difference in KiB per connection; ours/bare here is ours KiB / bare KiB (1.20x = 20% more '
+            'per connection than bare, lower is better).'
+        )
     return '\n'.join(lines)
 
 
@@ -140,6 +155,10 @@ def render_comparison(old: dict[str, Any], new: dict[str, Any]) -> str:
             if key in row.get('diffs', {}) and key in previous.get('diffs', {}):
                 before, after = previous['diffs'][key]['median'], row['diffs'][key]['median']
                 lines.append((name, f'{key} {unit}', f'{before:+.1f}', f'{after:+.1f}', change(before, after)))
+        for key in MULTIPLES:
+            if key in row.get('multiples', {}) and key in previous.get('multiples', {}):
+                before, after = previous['multiples'][key]['median'], row['multiples'][key]['median']
+                lines.append((name, f'{key} (times)', f'{before:.2f}x', f'{after:.2f}x', change(before, after)))
     if len(lines) == 1:
         return 'No row of this run is in the earlier one.'
     notes = ['Compare the ratio rows first: absolute figures move with machine load, ratios much less.']

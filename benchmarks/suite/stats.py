@@ -30,6 +30,7 @@ def build_row(
     *,
     ratios: bool = True,
     diffs: bool = False,
+    multiples: bool = False,
     value: Callable[[Any], float] | None = None,
 ) -> dict[str, Any]:
     """One table row from per-repeat runs ``[{'repeat', 'order', 'results': {system: raw}}]``.
@@ -38,7 +39,9 @@ def build_row(
     taken per repeat and then summarized, so they compare figures measured seconds apart; ``a/b`` reads as a
     throughput ratio whichever way the unit goes: ``value_a / value_b`` when higher is better (rates) and
     ``value_b / value_a`` when lower is better (µs, KiB), so below 1.00 always means ``a`` does worse.
-    ``diffs`` adds ``a-b`` (the plain difference of the figures) for each pair.
+    ``diffs`` adds ``a-b`` (the plain difference of the figures) for each pair. ``multiples`` adds
+    ``row['multiples']['a/b']``, the plain quotient ``value_a / value_b`` per repeat, summarized (for memory:
+    1.20 means ``a`` takes 20% more than ``b``); a pair is left out if any ``value_b`` is 0 or less.
     """
     pick = value or float
     figures = [{key: pick(raw) for key, raw in run['results'].items()} for run in runs]
@@ -51,6 +54,8 @@ def build_row(
         'ratios': {},
         'runs': [{**run, 'values': figure} for run, figure in zip(runs, figures, strict=True)],
     }
+    if multiples:
+        row['multiples'] = {}
     for a, b in RATIO_PAIRS:
         if a not in systems or b not in systems:
             continue
@@ -59,4 +64,6 @@ def build_row(
             row['ratios'][f'{a}/{b}'] = summary(per_repeat)
         if diffs:
             row.setdefault('diffs', {})[f'{a}-{b}'] = summary([figure[a] - figure[b] for figure in figures])
+        if multiples and all(figure[b] > 0 for figure in figures):
+            row['multiples'][f'{a}/{b}'] = summary([figure[a] / figure[b] for figure in figures])
     return row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Transport
+from ...caller.transport import Transport
 from .http import HTTPTransport
 from .local import LocalTransport
 

@@ -1,4 +1,9 @@
-"""WebSocket client transport: connects, owns the reader task, and reconnects when asked to."""
+"""WebSocket client transport: connects, owns the reader task, and reconnects when asked to.
+
+Given a WebSocket that a connection already serves (a server's ``WebSocketResponse``, as 2.0 code passes to
+``WSJSONRPCClient(ws_connect=...)``), it sends through that connection instead: the server's reader matches the
+replies, and closing the client leaves the socket to its server.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from aiohttp import web
 
 from ...errors import RequestTimeoutError, TransportError
-from .ws_connection import DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
+from ...ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
 
 if TYPE_CHECKING:
     from ...dispatch.dispatcher import Dispatcher
@@ -55,10 +61,11 @@ class WSTransport:
         dispatcher: answers requests the server sends to this client.
         context: base context for those requests.
         session: an outer ``aiohttp.ClientSession``; never closed here.
-        ws_connect: an already-open WebSocket to use; never closed here.
+        ws_connect: an already-open WebSocket to use, client or server side; never closed here.
         ws_connect_kwargs: arguments for ``session.ws_connect``.
         timeout: seconds to wait for each reply.
         max_in_flight: incoming requests answered at once.
+        max_buffered_bytes: bytes the write buffer may hold before reading pauses and senders wait.
         reconnect: a :class:`ReconnectPolicy` to reconnect after a drop (needs ``url``), or ``None``.
         on_requests, on_unmatched: hooks, see :class:`WSConnection`.
     """
@@ -71,10 +78,11 @@ class WSTransport:
         dispatcher: Dispatcher,
         context: Mapping[str, Any],
         session: aiohttp.ClientSession | None = None,
-        ws_connect: aiohttp.ClientWebSocketResponse[bool] | None = None,
+        ws_connect: aiohttp.ClientWebSocketResponse[bool] | web.WebSocketResponse | None = None,
         ws_connect_kwargs: Mapping[str, Any] | None = None,
         timeout: float | None = 60,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
         reconnect: ReconnectPolicy | None = None,
         on_requests: MessageHook | None = None,
         on_unmatched: MessageHook | None = None,
@@ -93,6 +101,7 @@ class WSTransport:
         self._context = context
         self._timeout = timeout
         self._max_in_flight = max_in_flight
+        self._max_buffered_bytes = max_buffered_bytes
         self._reconnect = reconnect if url is not None else None
         self._on_requests = on_requests
         self._on_unmatched = on_unmatched
@@ -101,23 +110,28 @@ class WSTransport:
         self._closing = False
 
     async def open(self) -> None:
+        served = WSConnection.of(self.ws_connect)
+        if served is not None:  # a socket a server already reads: send through its connection
+            self.connection = served
+            self._reconnect = None
+            return
         if self.ws_connect is None:
             if self.session is None:
                 self.session = aiohttp.ClientSession()
-            await self._connect()
-        self._reader = asyncio.create_task(self._read(self._start(self.ws_connect)))  # type: ignore[arg-type]
+            self.ws_connect = await self._connect()
+        self._reader = asyncio.create_task(self._read(self._start(self.ws_connect)))
 
-    async def _connect(self) -> None:
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse[bool]:
         assert self.session is not None
         assert self.url is not None
         try:
-            self.ws_connect = await self.session.ws_connect(self.url, **self._ws_connect_kwargs)
+            return await self.session.ws_connect(self.url, **self._ws_connect_kwargs)
         except asyncio.TimeoutError as exc:
             raise RequestTimeoutError(data={'details': f'Could not connect to {self.url} in time.'}) from exc
         except aiohttp.ClientError as exc:
             raise TransportError(data={'details': f'{type(exc).__name__}: {exc}'}) from exc
 
-    def _start(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> WSConnection:
+    def _start(self, ws: aiohttp.ClientWebSocketResponse[bool] | web.WebSocketResponse) -> WSConnection:
         self.connection = WSConnection(
             ws,
             codec=self._codec,
@@ -125,6 +139,7 @@ class WSTransport:
             context={**self._context, 'ws_connect': ws},
             timeout=self._timeout,
             max_in_flight=self._max_in_flight,
+            max_buffered_bytes=self._max_buffered_bytes,
             on_requests=self._on_requests,
             on_unmatched=self._on_unmatched,
         )
@@ -148,12 +163,12 @@ class WSTransport:
                 return
             await asyncio.sleep(policy.delay(attempt))
             try:
-                await self._connect()
+                self.ws_connect = await self._connect()
             except TransportError as exc:
                 logger.info('Reconnect attempt %d to %s failed: %r', attempt, self.url, exc)
                 continue
             logger.info('Reconnected to %s.', self.url)
-            connection = self._start(self.ws_connect)  # type: ignore[arg-type]
+            connection = self._start(self.ws_connect)
             await connection.run()
             self._connected.clear()
             attempt = 0

@@ -1,0 +1,267 @@
+"""The client core: call, notify, batch, the ``methods`` proxy and error mapping, over any transport.
+
+It never does I/O itself: everything goes through :meth:`BaseJSONRPCClient.send_json`, which serializes once
+and hands the bytes to the client's transport.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Mapping, MutableMapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..constants import VERSION_2_0
+from ..errors import DEFAULT_KNOWN_ERRORS_MAP, EmptyResponse, InvalidRequest, JSONRPCError, ParseError
+from ..protocol.request import JSONRPCBatchRequest, JSONRPCRequest, call_message
+from ..protocol.response import JSONRPCBatchResponse, JSONRPCResponse
+from ..protocol.results import collect_batch_result
+from ..serialization import JSONCodec, json_deserialize, json_serialize
+from .methods import JSONRPCClientMethods
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ..typedefs import JSONDecoderType, JSONEncoderType, JSONRPCIDType
+    from .transport import Transport
+
+__all__ = ('BaseJSONRPCClient', 'ClientState')
+
+_CALL_STEPS = ('build_request', 'direct_call', 'send_json')
+
+
+class ClientState(enum.Enum):
+    """Where a client is in its life: not yet connected, connected, or closed for good."""
+
+    UNOPENED = 'unopened'
+    OPENED = 'opened'
+    CLOSED = 'closed'
+
+
+class BaseJSONRPCClient:
+    """What every client offers, whatever carries its messages.
+
+    Use it with ``async with`` (or :meth:`connect`/:meth:`disconnect`); a client connects by itself on its
+    first call if you did not. A closed client cannot be reused: calls raise ``RuntimeError``.
+
+    Args:
+        json_serialize: ``json.dumps``-style callable; orjson by default.
+        json_deserialize: ``json.loads``-style callable; orjson by default.
+        error_map: ``code -> JSONRPCError subclass`` used to raise error replies as their own classes.
+
+    Attributes:
+        methods: remote methods as attributes: ``await client.methods.ping()``.
+        error_map: see above.
+    """
+
+    transport: Transport
+    error_map: Mapping[int, type[JSONRPCError]]
+    #: No subclass overrides ``build_request``, ``direct_call`` or ``send_json``: ``call`` may skip them.
+    _plain_calls: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_calls = all(getattr(cls, name) is getattr(BaseJSONRPCClient, name) for name in _CALL_STEPS)
+
+    def __init__(
+        self,
+        *,
+        json_serialize: JSONEncoderType = json_serialize,
+        json_deserialize: JSONDecoderType = json_deserialize,
+        error_map: Mapping[int, type[JSONRPCError]] = DEFAULT_KNOWN_ERRORS_MAP,
+    ) -> None:
+        self.methods = JSONRPCClientMethods(self)
+        self.error_map = error_map
+        self._json_serialize = json_serialize
+        self._json_deserialize = json_deserialize
+        self._codec = JSONCodec(json_serialize, json_deserialize)
+        self._ids = itertools.count(1)
+        self._state = ClientState.UNOPENED
+
+    @property
+    def state(self) -> ClientState:
+        """The client's :class:`ClientState`."""
+        return self._state
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
+    async def connect(self) -> None:
+        """Open the transport (a no-op when already open).
+
+        Raises:
+            RuntimeError: the client was closed.
+            TransportError: the peer cannot be reached (transports that connect eagerly).
+        """
+        if self._state is ClientState.OPENED:
+            return
+        if self._state is ClientState.CLOSED:
+            raise RuntimeError('Cannot reopen a client once it has been closed; create a new one.')
+        try:
+            await self.transport.open()
+        except BaseException:
+            await self.transport.aclose()  # release what open() got before failing (e.g. its own session)
+            raise
+        self._state = ClientState.OPENED
+
+    async def disconnect(self) -> None:
+        """Close the transport; outer sessions and sockets passed in are left open. Safe to call twice."""
+        if self._state is ClientState.CLOSED:
+            return
+        self._state = ClientState.CLOSED
+        await self.transport.aclose()
+
+    # -- high-level API -------------------------------------------------------------------------------------
+
+    async def call(self, method_name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a remote method and return its result.
+
+        Raises:
+            JSONRPCError: the error reply, as the class ``error_map`` gives for its code.
+            TransportError: the message could not be delivered (``RequestTimeoutError`` when too slow).
+            EmptyResponse: the peer sent no reply.
+        """
+        instance = self.__dict__
+        if (
+            self._plain_calls
+            and 'send_json' not in instance
+            and 'direct_call' not in instance
+            and 'build_request' not in instance
+        ):
+            # What build_request -> direct_call -> send_json do, without the request object and two coroutines:
+            # none of them is overridden, so nothing can tell the difference.
+            request_id = next(self._ids)
+            data = call_message(method_name, request_id, args, kwargs)
+            if self._state is not ClientState.OPENED:
+                await self.connect()
+            reply, context = await self.transport.send(
+                self._codec.dumps(data), expect_reply=True, request_ids=(request_id,)
+            )
+            if (
+                type(reply) is dict
+                and 'result' in reply
+                and 'error' not in reply
+                and reply.get('jsonrpc') == VERSION_2_0
+            ):
+                return reply['result']  # the common reply, checked as JSONRPCResponse.load checks it
+            response = JSONRPCResponse.load(reply, error_map=self.error_map, context=context)
+        else:
+            found = await self.direct_call(self.build_request(method_name, args, kwargs))
+            if found is None:
+                raise EmptyResponse()
+            response = found
+        if response.error is not None:
+            raise response.error
+        return response.result
+
+    async def notify(self, method_name: str, *args: Any, **kwargs: Any) -> None:
+        """Send a notification: no reply is expected or awaited."""
+        await self.direct_call(self.build_request(method_name, args, kwargs, notification=True))
+
+    async def batch(self, *requests: JSONRPCRequest, save_order: bool = True) -> tuple[Any, ...]:
+        """Send several requests at once and return one value per request: the result, or the error instance
+        (errors are returned in place, not raised).
+
+        With ``save_order=True`` values follow the order of ``requests`` (matched by id); otherwise they follow
+        the order of the peer's replies.
+
+        Raises:
+            JSONRPCError: the peer rejected the batch as a whole (e.g. too large).
+            EmptyResponse: the peer sent no reply.
+        """
+        batch_request = JSONRPCBatchRequest(requests=requests)
+        batch_response = await self.direct_batch(batch_request)
+        if batch_response is None:
+            raise EmptyResponse()
+        if save_order:
+            return collect_batch_result(batch_request, batch_response)
+        return tuple(
+            response.result if response.error is None else response.error for response in batch_response.responses
+        )
+
+    async def batch_notify(self, *requests: JSONRPCRequest) -> None:
+        """Send several notifications at once."""
+        await self.direct_batch(JSONRPCBatchRequest(requests=requests))
+
+    # -- lower-level API ------------------------------------------------------------------------------------
+
+    async def direct_call(self, request: JSONRPCRequest, **kwargs: Any) -> JSONRPCResponse | None:
+        """Send a request object; return the response object (``None`` for a notification).
+
+        ``kwargs`` go to the transport (for HTTP: ``aiohttp.ClientSession.post``, e.g. ``headers=``).
+        """
+        json_response, context = await self.send_json(request.dump(), ignore_response=request.is_notification, **kwargs)
+        if request.is_notification:
+            return None
+        return JSONRPCResponse.load(json_response, error_map=self.error_map, context=context)
+
+    async def direct_batch(self, batch_request: JSONRPCBatchRequest, **kwargs: Any) -> JSONRPCBatchResponse | None:
+        """Send a batch object; return the batch response (``None`` when every member is a notification).
+
+        Raises:
+            InvalidRequest: the batch is empty.
+            ParseError: the peer answered with an empty array.
+        """
+        if not batch_request.requests:
+            raise InvalidRequest("You can't send an empty batch request.")
+        is_notification = batch_request.is_notification
+        json_response, context = await self.send_json(batch_request.dump(), ignore_response=is_notification, **kwargs)
+        if is_notification:
+            return None
+        if not json_response:
+            raise ParseError('Server returned an empty batch response.')
+        return JSONRPCBatchResponse.load(json_response, error_map=self.error_map, context=context)
+
+    async def send_json(
+        self, data: Any, *, ignore_response: bool = False, **kwargs: Any
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        """Send JSON-ready ``data`` and return ``(decoded reply or None, context)``.
+
+        Every other sending method goes through here: override it in a subclass (or replace it in a test) to
+        intercept all traffic.
+
+        Raises:
+            RuntimeError: the client was closed.
+            TransportError: the message could not be delivered.
+        """
+        if self._state is not ClientState.OPENED:
+            await self.connect()
+        return await self.transport.send(
+            self._codec.dumps(data),
+            expect_reply=not ignore_response,
+            request_ids=() if ignore_response else _request_ids(data),
+            **kwargs,
+        )
+
+    def build_request(
+        self,
+        method_name: str,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        notification: bool = False,
+    ) -> JSONRPCRequest:
+        """A request for ``method_name`` with this client's next id (or none, for a notification).
+
+        Raises:
+            InvalidParams: both positional and named arguments were given (JSON-RPC allows one kind).
+        """
+        return JSONRPCRequest.for_call(method_name, None if notification else next(self._ids), args, kwargs)
+
+
+def _request_ids(data: Any) -> tuple[JSONRPCIDType, ...]:
+    """The ids a reply to ``data`` will carry (what a multiplexing transport waits for)."""
+    if type(data) is dict or isinstance(data, Mapping):
+        request_id = data.get('id')
+        return () if request_id is None else (request_id,)
+    return tuple(item['id'] for item in data if isinstance(item, Mapping) and item.get('id') is not None)
