@@ -1,8 +1,11 @@
 """A JSON-RPC server for ``tests/test_soak.py``, run in a subprocess so that its memory can be read alone.
 
-Serves ``echo(value) -> value`` over WebSocket (``GET /ws``, a ``WSJSONRPCServer`` with default limits) and
-HTTP (``POST /rpc``, a ``JSONRPCServer`` with default limits) on 127.0.0.1, on a free port. Prints
-``PORT <number>`` on stdout once it listens, then serves until it is terminated.
+Serves ``echo(value) -> value`` and ``blob(size) -> 'x' * size`` over WebSocket (``GET /ws``, a
+``WSJSONRPCServer`` with default limits) and HTTP (``POST /rpc``, a ``JSONRPCServer`` with default limits) on
+127.0.0.1, on a free port. Prints ``PORT <number>`` on stdout once it listens, then serves until it is
+terminated. Over WebSocket, ``blob`` also prints ``FULL`` once per connection when it finds the connection's write
+buffer within one reply of ``max_buffered_bytes`` (the moment the server stops reading from a peer that does not
+read), so that a test can wait for that event.
 """
 
 from __future__ import annotations
@@ -10,22 +13,37 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import weakref
 from typing import Any
 
 from aiohttp import web
 
 import aiohttp_rpc
+import aiohttp_rpc.ws
 
 
 def echo(value: Any) -> Any:
     return value
 
 
+def blob(size: int, rpc_request: aiohttp_rpc.JSONRPCRequest) -> str:
+    connection = rpc_request.context.get('rpc_peer')
+    if connection is not None:
+        transport = connection.transport
+        if transport.buffered() >= aiohttp_rpc.ws.DEFAULT_MAX_BUFFERED_BYTES - size and transport not in FULL:
+            FULL.add(transport)
+            print('FULL', flush=True)
+    return 'x' * size
+
+
+FULL: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 async def serve() -> None:
     http = aiohttp_rpc.JSONRPCServer(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES)
     ws = aiohttp_rpc.WSJSONRPCServer(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES)
     for server in (http, ws):
-        server.add_method(echo)
+        server.add_methods([echo, aiohttp_rpc.JSONRPCMethod(blob, pass_extra_kwargs=True)])
     app = web.Application()
     app.router.add_post('/rpc', http.handle_http_request)
     app.router.add_get('/ws', ws.handle_http_request)

@@ -155,3 +155,38 @@ def test_public_names_resolve() -> None:
     del namespace['__builtins__']
     assert namespace.keys() == set(aiohttp_rpc.__all__)
     assert re.fullmatch(r'\d+\.\d+\.\d+(\.dev\d+)?', aiohttp_rpc.__version__)
+
+
+# Which package each one may not reach, directly or through another module: the server never imports the client
+# (both stand on ``ws`` and ``dispatch``), and ``ws`` and the caller core know neither.
+FORBIDDEN_EDGES = {
+    'server': ('aiohttp_rpc.client',),
+    'ws': ('aiohttp_rpc.client', 'aiohttp_rpc.server'),
+    'caller': ('aiohttp_rpc.client', 'aiohttp_rpc.server', 'aiohttp_rpc.ws'),
+}
+
+REACHED = textwrap.dedent(
+    """
+    import importlib, importlib.util, pkgutil, sys, types
+
+    spec = importlib.util.find_spec('aiohttp_rpc')
+    package = types.ModuleType('aiohttp_rpc')
+    package.__path__ = list(spec.submodule_search_locations)
+    sys.modules['aiohttp_rpc'] = package
+    sub = importlib.import_module('aiohttp_rpc.' + sys.argv[1])
+    for module in pkgutil.walk_packages(sub.__path__, prefix=sub.__name__ + '.'):
+        importlib.import_module(module.name)
+    print('\\n'.join(sorted(name for name in sys.modules if name.startswith('aiohttp_rpc.'))))
+    """
+)
+
+
+async def test_layers_do_not_reach_the_ones_above() -> None:
+    """Import each package with all its modules in a fresh interpreter and list every ``aiohttp_rpc`` module
+    that came with it: an import of a forbidden package, however indirect, shows up here."""
+    reached = {}
+    for package, forbidden in FORBIDDEN_EDGES.items():
+        returncode, output = await run_python('-c', REACHED, package)
+        assert returncode == 0, output
+        reached[package] = sorted(name for name in output.split() if name.startswith(forbidden))
+    assert reached == {package: [] for package in FORBIDDEN_EDGES}

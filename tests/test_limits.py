@@ -439,10 +439,7 @@ async def test_max_ws_connections_answers_429(aiohttp_server: AiohttpServer, ses
             await session.ws_connect(url)
         assert info.value.status == 429
         await first.close()
-        for _ in range(500):  # bounded: until the server has dropped the closed connection
-            if len(server.peers) < 2:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(server.wait_peers(lambda peers: len(peers) < 2), 5)  # the server dropped it
         async with session.ws_connect(url) as third:
             assert await ws_call(third, call('ping')) == PONG
 
@@ -461,11 +458,7 @@ async def test_heartbeat_defaults_to_30_seconds_and_drops_a_silent_peer(
                 break
     assert WSMsgType.PING in kinds
     assert kinds[-1] in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING, WSMsgType.ERROR)
-    for _ in range(500):
-        if not server.peers:
-            break
-        await asyncio.sleep(0.01)
-    assert not server.peers
+    await asyncio.wait_for(server.wait_peers(lambda peers: not peers), 5)
 
 
 # -- sync methods --------------------------------------------------------------------------------------------

@@ -469,11 +469,7 @@ async def test_client_disconnect_cancels_server_work_without_leaking_tasks(ws_se
     with pytest.raises(errors.TransportError):
         await call
     await asyncio.wait_for(cancelled.wait(), 5)
-    for _ in range(100):  # let the server's handler task finish; bounded
-        if not server.peers and len(asyncio.all_tasks()) <= tasks_before:
-            break
-        await asyncio.sleep(0.01)
-    assert not server.peers
+    await asyncio.wait_for(server.wait_peers(lambda peers: not peers), 5)  # the handler has ended
     assert len(asyncio.all_tasks()) <= tasks_before
 
 
@@ -516,11 +512,10 @@ async def test_reconnect_waits_for_new_socket(ws_server: ServerFactory) -> None:
     policy = aiohttp_rpc.ReconnectPolicy(initial_delay=0.01, max_delay=0.05)
     async with aiohttp_rpc.WSJSONRPCClient(url, reconnect=policy, timeout=5) as rpc:
         first_ws = rpc.ws_connect
+        first = rpc.transport.connection
+        assert first is not None
         await rpc.methods.kick()
-        for _ in range(200):  # bounded wait for the drop to be seen
-            if first_ws is not None and first_ws.closed:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(first.wait_closed(), 5)  # the drop has been seen
         assert await rpc.methods.subtract(9, 2) == 7  # waits for the new socket
         assert rpc.ws_connect is not first_ws
 
@@ -530,10 +525,8 @@ async def test_no_reconnect_fails_fast(ws_server: ServerFactory) -> None:
     async with aiohttp_rpc.WSJSONRPCClient(url) as rpc:
         assert rpc.ws_connect is not None
         await rpc.ws_connect.close()
-        for _ in range(200):
-            if rpc.transport.connection is not None and rpc.transport.connection.closed:
-                break
-            await asyncio.sleep(0.01)
+        assert rpc.transport.connection is not None
+        await asyncio.wait_for(rpc.transport.connection.wait_closed(), 5)
         with pytest.raises(errors.TransportError):
             await rpc.methods.subtract(1, 1)
 

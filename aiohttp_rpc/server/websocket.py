@@ -116,7 +116,9 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             await ws.prepare(http_request)
         except _HANDSHAKE_FAILURES as exc:  # the client left during the handshake: nothing to serve
             logger.debug('WebSocket client left during the handshake: %r', exc)
-            return ws
+            # Not the half-started ``ws``: finishing it would fail with an error aiohttp logs with a traceback.
+            # Writing this one fails with ConnectionError, which aiohttp ignores as a premature disconnection.
+            return web.Response()
         connection = WSConnection(
             ws,
             codec=self._codec,

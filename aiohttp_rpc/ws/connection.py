@@ -105,6 +105,26 @@ class WSConnection:
         on_unmatched: optional 2.0 hook for replies that match no call we made.
     """
 
+    __slots__ = (
+        '__weakref__',
+        '_base_context',
+        '_closed_future',
+        '_dispatcher',
+        '_hook_failed',
+        '_loads',
+        '_on_requests',
+        '_on_unmatched',
+        '_outbox',
+        '_parse_error_reply',
+        '_pending',
+        '_slots',
+        '_socket',
+        '_tasks',
+        'context',
+        'state',
+        'ws',
+    )
+
     def __init__(
         self,
         ws: AnyWebSocket,
@@ -126,14 +146,14 @@ class WSConnection:
         self._outbox = Outbox(getattr(ws, 'send_frame', self._send_str), self._socket)
         self._pending = PendingCalls(asyncio.get_running_loop(), timeout)
         self._dispatcher = dispatcher
-        self._loads = json_deserialize if codec.is_default else codec.loads
+        self._loads = json_deserialize if codec.deserialize is json_deserialize else codec.loads
         self._parse_error_reply = _parse_error_reply(codec)
         self._on_requests = on_requests
         self._on_unmatched = on_unmatched
         self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
         self._tasks: set[asyncio.Task[None]] = set()
         self._base_context = contextvars.copy_context()
-        self._closed = asyncio.Event()
+        self._closed_future: asyncio.Future[None] | None = None  # made when someone waits: idle connections stay small
         self._hook_failed = False
         _CONNECTIONS[ws] = self
 
@@ -171,7 +191,11 @@ class WSConnection:
 
     async def wait_closed(self) -> None:
         """Wait until the connection has closed and its tasks have ended."""
-        await self._closed.wait()
+        if self.state is ConnectionState.CLOSED:
+            return
+        if self._closed_future is None:
+            self._closed_future = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._closed_future)
 
     # -- reading --------------------------------------------------------------------------------------------
 
@@ -372,7 +396,8 @@ class WSConnection:
             await self._end_tasks()
         finally:
             self.state = ConnectionState.CLOSED
-            self._closed.set()
+            if self._closed_future is not None and not self._closed_future.done():
+                self._closed_future.set_result(None)
             logger.debug('WebSocket closed (code %s)', self.ws.close_code)
 
 

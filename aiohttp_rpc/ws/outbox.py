@@ -30,6 +30,8 @@ DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 _GONE = (ConnectionError, RuntimeError)  # what aiohttp raises for a socket that is going away
 _TEXT = WSMsgType.TEXT
 
+_NO_TURNS: collections.deque[Any] = collections.deque(maxlen=0)  # shared by idle outboxes; never appended to
+
 SendFrame = Callable[[bytes, WSMsgType], Coroutine[Any, Any, None]]
 
 
@@ -50,7 +52,7 @@ class Outbox:
     def __init__(self, send_frame: SendFrame, socket: SocketAccess) -> None:
         self._send_frame = send_frame
         self._socket = socket
-        self._turns: collections.deque[tuple[asyncio.Future[None], int]] = collections.deque()
+        self._turns: collections.deque[tuple[asyncio.Future[None], int]] = _NO_TURNS  # a deque of its own once used
         self._armed = False
         self._closed = False
         self._granted = False  # a sender was given its turn and has not finished writing yet
@@ -101,6 +103,8 @@ class Outbox:
     async def _wait_turn(self, size: int) -> None:
         """Queue for a turn; return holding it (the caller must :meth:`_release` it)."""
         future = asyncio.get_running_loop().create_future()
+        if self._turns is _NO_TURNS:
+            self._turns = collections.deque()
         self._turns.append((future, size))
         self.waiting_bytes += size
         if not self._armed and not self._granted:
@@ -123,7 +127,7 @@ class Outbox:
         """Fail every waiting sender; later sends fail at once."""
         self._closed = True
         self._granted = False
-        turns, self._turns = self._turns, collections.deque()
+        turns, self._turns = self._turns, _NO_TURNS
         self.waiting_bytes = 0
         for future, _ in turns:
             if not future.done():

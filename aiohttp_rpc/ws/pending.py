@@ -18,6 +18,7 @@ from ..typedefs import JSONRPCIDType
 __all__ = ('PendingCalls',)
 
 _COMPACT_AT = 1024
+_EMPTY: collections.deque[Any] = collections.deque(maxlen=0)  # shared by idle connections; never appended to
 
 
 def _reply_id(reply: Any) -> JSONRPCIDType | None:
@@ -129,7 +130,7 @@ class _Deadlines:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._queue: collections.deque[tuple[float, asyncio.Future[Any]]] = collections.deque()
+        self._queue: collections.deque[tuple[float, asyncio.Future[Any]]] = _EMPTY  # its own deque once used
         self._timer: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
@@ -139,6 +140,8 @@ class _Deadlines:
         loop = self._loop
         deadline = loop.time() + timeout
         queue = self._queue
+        if queue is _EMPTY:
+            self._queue = queue = collections.deque()
         if queue and deadline < queue[-1][0]:
             return loop.call_at(deadline, _expire, future)
         while queue and queue[0][1].done():
@@ -165,4 +168,4 @@ class _Deadlines:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._queue.clear()
+        self._queue = _EMPTY
