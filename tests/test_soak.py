@@ -38,7 +38,10 @@ from aiohttp import WSMsgType
 
 import aiohttp_rpc.ws
 
-pytestmark = pytest.mark.skipif(not Path('/proc/self/status').exists(), reason='reads /proc/PID/status')
+pytestmark = [
+    pytest.mark.skipif(not Path('/proc/self/status').exists(), reason='reads /proc/PID/status'),
+    pytest.mark.timeout(90),  # an overall deadline: each test here takes a few seconds
+]
 
 SERVER_SCRIPT = Path(__file__).parent / 'soak_server.py'
 MIB = 1024 * 1024

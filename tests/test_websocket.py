@@ -18,6 +18,8 @@ from aiohttp.test_utils import TestServer
 import aiohttp_rpc
 from aiohttp_rpc import errors
 
+pytestmark = pytest.mark.timeout(30)  # an overall deadline for every test here
+
 ServerFactory = Callable[..., Awaitable[tuple[aiohttp_rpc.WSJSONRPCServer, str]]]
 
 

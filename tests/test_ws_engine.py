@@ -8,6 +8,7 @@ import asyncio
 import gc
 import json
 import logging
+import socket
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -307,3 +308,37 @@ async def test_nothing_of_a_finished_message_stays_reachable(aiohttp_server: Aio
         gc.collect()
         assert len(decoded) == len(results) == 1
         assert (decoded[0](), results[0]()) == (None, None)  # the connection is idle and holds neither
+
+
+async def test_senders_wait_for_room_in_order_and_a_cancelled_one_passes_its_turn(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    """With the write buffer over its budget, notifications to a peer that does not read wait their turn; one
+    cancelled while waiting gives way; once the peer reads, the others arrive whole and in order."""
+    budget = 64 * 1024
+    note = 'n' * 32 * 1024
+    server = aiohttp_rpc.WSJSONRPCServer(max_buffered_bytes=budget)
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        assert request.transport is not None  # a small kernel buffer: the backlog stays in ours, on any machine
+        request.transport.get_extra_info('socket').setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 * 1024)
+        return await server.handle_http_request(request)
+
+    app = web.Application()
+    app.router.add_get('/rpc', handler)
+    test_server = await aiohttp_server(app)
+    async with await rawws.connect(test_server.port, '/rpc', rcvbuf=4096) as peer:
+        await asyncio.wait_for(server.wait_peers(lambda peers: len(peers) == 1), 5)
+        (ws_peer,) = server.peers
+        sends = [asyncio.create_task(ws_peer.notify('note', index, note)) for index in range(60)]
+        await asyncio.wait_for(asyncio.wait(sends, return_when=asyncio.FIRST_COMPLETED), 5)
+        waiting = [send for send in sends if not send.done()]
+        assert waiting, 'nothing waits: the budget did not hold'
+        waiting[-1].cancel()
+        received = []
+        while len(received) < len(sends) - 1:
+            received.append(await peer.receive_json())
+        await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), 5)
+    assert waiting[-1].cancelled()
+    expected = [index for index, send in enumerate(sends) if send is not waiting[-1]]
+    assert received == [{'jsonrpc': '2.0', 'method': 'note', 'params': [index, note]} for index in expected]
