@@ -342,3 +342,56 @@ async def test_senders_wait_for_room_in_order_and_a_cancelled_one_passes_its_tur
     assert waiting[-1].cancelled()
     expected = [index for index, send in enumerate(sends) if send is not waiting[-1]]
     assert received == [{'jsonrpc': '2.0', 'method': 'note', 'params': [index, note]} for index in expected]
+
+
+# -- the corking transport, against a recording stand-in -----------------------------------------------------------
+
+
+@dataclass
+class RecordingTransport:
+    """What ``_Corked`` writes through to: records each write (one ``send()`` each on a real socket)."""
+
+    writes: list[bytes]
+    backlog: int = 0
+    aborted: bool = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self.backlog
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+async def test_frames_of_one_turn_go_out_together_in_order() -> None:
+    from aiohttp_rpc.ws.socket import _Corked
+
+    real = RecordingTransport([])
+    corked = _Corked(real, asyncio.get_running_loop(), limit=100)  # type: ignore[arg-type]
+    frames = [b'\x81\x05frame' + bytes([index]) for index in range(30)]
+    for frame in frames[:10]:
+        corked.write(frame)
+    assert real.writes == [frames[0]]  # the first of the turn at once, the rest held back
+    assert corked.get_write_buffer_size() == 9 * 8
+    for frame in frames[10:20]:
+        corked.write(frame)  # past the limit: sent together, before the turn ends
+    assert real.writes == [frames[0], b''.join(frames[1:14])]  # 13 frames of 8 bytes reach the limit
+    corked.write(b'\x88\x02\x03\xe8')  # a close frame takes what waits with it at once
+    assert real.writes[-1] == b''.join(frames[14:20]) + b'\x88\x02\x03\xe8'
+    await asyncio.sleep(0)  # the end of the turn: nothing was left
+    assert b''.join(real.writes) == b''.join(frames[:20]) + b'\x88\x02\x03\xe8'
+    real.writes.clear()
+    real.backlog = 10  # the transport holds a backlog: corking saves nothing, frames go straight through
+    corked.write(frames[20])
+    corked.write(frames[21])
+    assert real.writes == [frames[20], frames[21]]
+    real.backlog = 0
+    corked.write(frames[22])
+    corked.abort()  # what waits is dropped with the connection
+    await asyncio.sleep(0)
+    assert (real.writes, real.aborted, corked.get_write_buffer_size()) == ([frames[20], frames[21]], True, 0)
