@@ -269,12 +269,7 @@ class Dispatcher:
         return started  # type: ignore[return-value]
 
     def start_answer(
-        self,
-        message: Any,
-        context: MutableMapping[str, Any],
-        copy_context: bool = False,
-        *,
-        defer_waiting: bool = False,
+        self, message: Any, context: MutableMapping[str, Any], copy_context: bool = False
     ) -> bytes | Coroutine[Any, Any, bytes | None] | None:
         """Start answering one decoded message, without awaiting: the reply's bytes or ``None`` when that is
         known at once (a single call whose method did not wait: most), otherwise a coroutine, not yet started,
@@ -284,17 +279,12 @@ class Dispatcher:
         if a request object is built (a method on the direct path gets none), so one mapping can serve every
         message of a connection.
 
-        With ``defer_waiting``, nothing that could wait runs here: the reply comes back at once only from a method
-        that cannot suspend (see ``cannot_suspend``); any other call comes back as a coroutine of which nothing
-        has run yet, for a reader to start in a task of its own (so that the task the call starts in is the
-        one it finishes in).
-
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
         if type(message) is not dict:
             return self._encode_later(self.process_message(message, dict(context) if copy_context else context))
-        output = self._start_one(message, context, copy_context, defer_waiting)
+        output = self._start_one(message, context, copy_context)
         if type(output) is dict:  # answered at once: the commonest case first
             return self._encode_reply(output)
         if output is None:
@@ -333,9 +323,7 @@ class Dispatcher:
         await run_all(self._start_one, items, context, outputs, limit=self._batch_concurrency)
         return [output for output in outputs if output is not None] or None
 
-    def _start_one(
-        self, data: Any, context: MutableMapping[str, Any], copy_context: bool = False, defer: bool = False
-    ) -> Any:
+    def _start_one(self, data: Any, context: MutableMapping[str, Any], copy_context: bool = False) -> Any:
         """Start answering one request object, without awaiting.
 
         Returns its JSON-ready reply, or ``None`` for a notification, when the call completed without waiting
@@ -365,10 +353,7 @@ class Dispatcher:
                 and len(method_name) <= self._max_name_length
                 and method_name not in self._scopes
             ):
-                method = self.methods.get(method_name)
-                func = getattr(method, 'direct_func', None)
-                if func is not None and defer and not getattr(method, 'cannot_suspend', False):
-                    return self._start_later(data, context, copy_context)
+                func = getattr(self.methods.get(method_name), 'direct_func', None)
                 if func is not None:
                     params = data.get('params', NOTHING)
                     params_type = type(params)
@@ -389,8 +374,6 @@ class Dispatcher:
         else:
             if not isinstance(data, dict):
                 return _error_output(None, InvalidRequest(data=_NOT_AN_OBJECT))
-            if defer:
-                return self._start_later(data, context, copy_context)
             try:
                 request = JSONRPCRequest.from_message(data, dict(context) if copy_context else context)
             except JSONRPCError as exc:
@@ -413,10 +396,19 @@ class Dispatcher:
                 output = self._completed(value, request_id, method_name, direct)
         return None if is_notification else output
 
-    async def _start_later(self, data: Any, context: MutableMapping[str, Any], copy_context: bool) -> Any:
-        """:meth:`_start_one` in the task that awaits this (``defer_waiting``)."""
-        output = self._start_one(data, context, copy_context)
-        return (await output) if type(output) is CoroutineType else output
+    def answers_at_once(self, message: Any) -> bool:
+        """Whether :meth:`start_answer` certainly answers ``message`` without waiting for anything: a single call
+        on the direct path (see :meth:`_start_one`) to a method that cannot suspend (``cannot_suspend``), or a
+        malformed one, whose error is known at once. A reader that must never wait answers such a message itself
+        and starts any other in a task of its own, so that a call finishes in the task it started in."""
+        if type(message) is not dict or not self._lean:
+            return False
+        method_name = message.get('method')
+        if type(method_name) is not str:
+            return True
+        if method_name in self._scopes:
+            return False
+        return getattr(self.methods.get(method_name), 'cannot_suspend', False) is True
 
     async def _finish_one(
         self,

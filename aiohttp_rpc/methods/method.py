@@ -56,8 +56,8 @@ class BaseJSONRPCMethod(abc.ABC):
     #: A coroutine function a dispatcher may call straight with the params instead of this object; ``None``
     #: (the default) makes it call the object. Read on every call: kept as a plain attribute, not computed.
     direct_func: Callable[..., Any] | None = None
-    #: Calling :attr:`direct_func` runs it to its end at once: its code never awaits (so it may run inline in a
-    #: reader that must not wait).
+    #: :attr:`direct_func` is set and calling it runs it to its end at once: its code never awaits (so it may
+    #: run inline in a reader that must not wait).
     cannot_suspend: bool = False
 
     def configure(self, *, validate: bool, context_type: Any) -> None:  # noqa: B027 - optional hook
@@ -167,7 +167,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             and not hasattr(func, '__wrapped__')
         )
         # A coroutine with no await in its own code runs to its end in one step: safe to run inline anywhere.
-        self.cannot_suspend = self._direct and _cannot_suspend(func)
+        self._never_awaits = self._direct and _cannot_suspend(func)
         self.context_param = CONTEXT_PARAM if self._signature and CONTEXT_PARAM in self._signature.parameters else None
         self._context_index = self._positional_index(self.context_param)
         self.configured_with: tuple[bool, Any] | None = None
@@ -187,6 +187,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             and not self.guards
         )
         self.direct_func = self.func if plain else None
+        self.cannot_suspend = plain and self._never_awaits
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMessage, web
 
-from ..errors import TransportError
 from ..protocol.request import JSONRPCRequest
 from ..ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, PEER_KEY, MessageHook, WSConnection, WSPeer
 from .base import BaseJSONRPCServer
@@ -180,22 +179,27 @@ class WSJSONRPCServer(BaseJSONRPCServer):
     ) -> int:
         """Send a notification to every connected peer (or those ``where(peer)`` accepts).
 
-        The message is serialized once and sent to all peers concurrently. A peer that cannot take it within
-        ``send_timeout`` seconds (its write buffer stays over ``max_buffered_bytes``) is dropped at once: its
-        connection is aborted, never waited on, so a slow or dead peer never holds up the others, and each
-        fast peer gets every broadcast, in order. Nothing is raised for a peer that fails. ``where`` and
-        ``send_timeout`` are reserved names here; the other keyword arguments become named params.
+        The message is serialized once and written to every peer; the call never waits for a slow one. A peer
+        whose write buffer is over ``max_buffered_bytes`` gets the message queued behind its backlog (see
+        :meth:`~aiohttp_rpc.ws.WSConnection.post`); if it has not cleared that backlog ``send_timeout`` seconds
+        after it started, or lets more than 1024 messages queue up, its connection is aborted at once (never
+        waited on). So a slow or dead peer never holds up the others, every peer that keeps up gets every
+        broadcast in order, and nothing is raised for a peer that fails. ``send_timeout=None``: no time limit
+        (the queue limit still holds). ``where`` and ``send_timeout`` are reserved names here; the other keyword
+        arguments become named params.
 
         Returns:
-            how many peers the notification was delivered to (written to their sockets).
+            how many peers took the notification: written to their socket, or queued behind their backlog.
         """
         peers = [peer for peer in tuple(self.peers) if where is None or where(peer)]
         if not peers:
             return 0
         request = JSONRPCRequest(method=method, args=args or None, kwargs=kwargs or None)
         payload = self._codec.dumps(request.dump())
-        outcomes = await asyncio.gather(*(_deliver(peer.transport, payload, send_timeout) for peer in peers))
-        return sum(outcomes)
+        delivered = 0
+        for peer in peers:  # never waits for room: a peer with a backlog gets the frame queued behind it
+            delivered += await peer.transport.post(payload, send_timeout)
+        return delivered
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Close every connection with 1001 Going Away, cancelling requests still running.
@@ -207,28 +211,6 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             *(connection.aclose(code=WSCloseCode.GOING_AWAY, message=b'Server shutdown') for connection in connections),
             return_exceptions=True,
         )
-
-
-async def _deliver(connection: WSConnection, payload: bytes, send_timeout: float | None) -> bool:
-    """Send ``payload`` to one peer; abort the peer if it cannot take it in time (never cancel the send: the
-    abort ends it)."""
-    timer = None
-    if send_timeout is not None:
-        timer = asyncio.get_running_loop().call_later(send_timeout, _drop_slow_peer, connection)
-    try:
-        await connection.send_frame(payload)
-    except TransportError:
-        return False
-    finally:
-        if timer is not None:
-            timer.cancel()
-    return True
-
-
-def _drop_slow_peer(connection: WSConnection) -> None:
-    if not connection.closed:
-        logger.info('Dropping a WebSocket peer too slow to take a broadcast.')
-        connection.abort()
 
 
 def _response_hook(handler: WSJSONResponseHandler | None) -> MessageHook | None:

@@ -20,6 +20,7 @@ too, and the connection's tasks are cancelled and awaited.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import enum
 import functools
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from ..typedefs import JSONRPCIDType
     from .socket import AnyWebSocket
 
-__all__ = ('DEFAULT_MAX_IN_FLIGHT', 'ConnectionState', 'MessageHook', 'WSConnection')
+__all__ = ('DEFAULT_MAX_IN_FLIGHT', 'MAX_POSTED', 'ConnectionState', 'MessageHook', 'WSConnection')
 
 logger = logging.getLogger('aiohttp_rpc.websocket')
 
@@ -117,6 +118,7 @@ class WSConnection:
         '_outbox',
         '_parse_error_reply',
         '_pending',
+        '_posted',
         '_slots',
         '_socket',
         '_tasks',
@@ -152,6 +154,7 @@ class WSConnection:
         self._on_unmatched = on_unmatched
         self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._posted: _Posted | None = None  # frames queued by post() behind a backlog, and their sender
         self._base_context = contextvars.copy_context()
         self._closed_future: asyncio.Future[None] | None = None  # made when someone waits: idle connections stay small
         self._hook_failed = False
@@ -239,7 +242,11 @@ class WSConnection:
                     logger.debug('Reply dropped: the WebSocket is closed.')
             else:
                 if slots is not None:
-                    await slots.acquire()  # at the limit: no reading until a task ends
+                    try:
+                        await slots.acquire()  # at the limit: no reading until a task ends
+                    except BaseException:
+                        outcome.close()  # never started: nothing of it has run
+                        raise
                 if not self._spawn(outcome):
                     # Python < 3.12 has no eager tasks: one loop turn lets the task take its first step (a call
                     # that does not wait writes its reply) before the next frame is read, so the byte budget is
@@ -265,12 +272,12 @@ class WSConnection:
             return None if self._pending.resolve(message) else self._unmatched(msg, message)
         if self._on_requests is not None:
             return self._on_requests(self, msg, message)
-        started = self._base_context.copy().run(
-            self._dispatcher.start_answer, message, self.context, True, defer_waiting=True
-        )
+        if not self._dispatcher.answers_at_once(message):
+            return self._reply_later(message)  # in a task of its own, where it may wait
+        started = self._base_context.copy().run(self._dispatcher.start_answer, message, self.context, True)
         if started is None or isinstance(started, bytes):
             return started
-        return self._reply_later(started)
+        return self._reply_later(message, started)  # not reached: answers_at_once() promised no wait
 
     def _unmatched(self, msg: WSMessage, message: Any) -> Coroutine[Any, Any, None] | None:
         if self._on_unmatched is not None:
@@ -299,9 +306,13 @@ class WSConnection:
             self._hook_failed = True
             log('A WebSocket message hook raised', exc_info=task.exception())
 
-    async def _reply_later(self, started: Coroutine[Any, Any, bytes | None]) -> None:
+    async def _reply_later(self, message: Any, started: Coroutine[Any, Any, bytes | None] | None = None) -> None:
         try:
-            reply = await started
+            if started is None:
+                answer = self._dispatcher.start_answer(message, self.context, True)
+                reply = answer if answer is None or isinstance(answer, bytes) else await answer
+            else:
+                reply = await started
             if reply is not None:
                 await self._outbox.send(reply)
         except RequestRejected as exc:
@@ -354,6 +365,45 @@ class WSConnection:
         finally:
             pending.forget(request_ids, future, timer)
 
+    async def post(self, payload: bytes, timeout: float | None) -> bool:
+        """Send one text frame without waiting for room: written at once when the write buffer has room, else
+        queued, in order, behind the backlog. A peer that does not clear its backlog within ``timeout`` seconds
+        of the first frame queued (or lets more than ``MAX_POSTED`` frames queue up) is aborted. What
+        :meth:`WSJSONRPCServer.broadcast` uses: a slow peer never holds up its caller.
+
+        Returns:
+            False if the connection is closed (or has just been aborted), else True.
+        """
+        if self.state is not ConnectionState.OPEN:
+            return False
+        posted = self._posted
+        if posted is None and not self._outbox.full:
+            try:
+                await self._outbox.send(payload)  # room: written now, without waiting
+            except TransportError:
+                return False
+            return True
+        if posted is None:
+            posted = self._posted = _Posted(self, timeout)
+        elif len(posted.frames) >= MAX_POSTED:
+            logger.info('Dropping a WebSocket peer with %d frames queued behind its backlog.', MAX_POSTED)
+            self.abort()
+            return False
+        posted.frames.append(payload)
+        return True
+
+    async def _send_posted(self, posted: _Posted) -> None:
+        try:
+            while posted.frames:
+                await self._outbox.send(posted.frames[0])
+                posted.frames.popleft()
+        except TransportError:
+            pass
+        finally:
+            posted.end()
+            if self._posted is posted:
+                self._posted = None
+
     async def _send_str(self, payload: bytes, opcode: WSMsgType) -> None:  # pragma: no cover - aiohttp < 3.11
         await self.ws.send_str(payload.decode())
 
@@ -378,11 +428,14 @@ class WSConnection:
 
     def _stop(self) -> None:
         self._pending.fail_all(_closed)
-        self._outbox.close()
+        self._outbox.close()  # a queue of posted frames ends with it
 
     async def _end_tasks(self) -> None:
         current = asyncio.current_task()
+        posted = self._posted
         tasks = [task for task in self._tasks if task is not current]
+        if posted is not None and posted.task is not current:
+            tasks.append(posted.task)
         for task in tasks:
             task.cancel()
         if tasks:
@@ -399,6 +452,33 @@ class WSConnection:
             if self._closed_future is not None and not self._closed_future.done():
                 self._closed_future.set_result(None)
             logger.debug('WebSocket closed (code %s)', self.ws.close_code)
+
+
+MAX_POSTED = 1024
+"""Frames :meth:`WSConnection.post` queues behind one peer's backlog before it drops the peer."""
+
+
+class _Posted:
+    """Frames posted behind a backlog, the task that sends them in order, and the timer that drops the peer if
+    they are not all out in time."""
+
+    __slots__ = ('frames', 'task', 'timer')
+
+    def __init__(self, connection: WSConnection, timeout: float | None) -> None:
+        self.frames: collections.deque[bytes] = collections.deque()
+        loop = asyncio.get_running_loop()
+        self.timer = None if timeout is None else loop.call_later(timeout, _too_slow, connection)
+        self.task = loop.create_task(connection._send_posted(self))
+
+    def end(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+def _too_slow(connection: WSConnection) -> None:
+    if not connection.closed:
+        logger.info('Dropping a WebSocket peer too slow to take what was sent to it.')
+        connection.abort()
 
 
 def _is_reply_batch(message: list[Any]) -> bool:
