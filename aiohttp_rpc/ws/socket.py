@@ -91,8 +91,9 @@ class _Corked:
 
     A reader answering a burst of pipelined requests, or a client whose calls are made in the same turn, writes
     many small frames at once; each ``transport.write`` would otherwise be a ``send()`` of its own (benchmarks/,
-    the ws rows; the figures are at ``_CORK_BYTES``). Frames keep their order. A close frame, and anything
-    written while the transport already holds a backlog, go straight through; what waits here counts in the
+    the ws rows; the figures are at ``_CORK_BYTES``). Frames keep their order. A close frame, a frame of
+    ``limit`` bytes or more, and anything written while the transport already holds a backlog, go straight
+    through (nothing to gain, and no copy); what waits here counts in the
     write buffer's size and stays under ``limit``, so the connection's byte budget still holds.
     """
 
@@ -112,7 +113,9 @@ class _Corked:
             self._loop.call_soon(self.flush)
             self._transport.write(data)
             return
-        if self._frames or (data[:1] != _CLOSE_FRAME and not self._transport.get_write_buffer_size()):
+        if self._frames or (
+            len(data) < self._limit and data[:1] != _CLOSE_FRAME and not self._transport.get_write_buffer_size()
+        ):
             self._frames.append(data if type(data) is bytes else bytes(data))
             self._size += len(data)
             if self._size >= self._limit or data[:1] == _CLOSE_FRAME:
