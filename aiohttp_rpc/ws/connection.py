@@ -20,12 +20,10 @@ too, and the connection's tasks are cancelled and awaited.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextvars
 import enum
 import functools
 import logging
-import sys
 import weakref
 from collections.abc import Callable, Coroutine, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,9 +33,11 @@ from aiohttp import WSMessage, WSMsgType
 from ..errors import ParseError, RequestRejected, TransportError
 from ..protocol.response import JSONRPCResponse
 from ..serialization import json_deserialize
+from .backlog import MAX_POSTED, Backlog
 from .outbox import DEFAULT_MAX_BUFFERED_BYTES, Outbox
 from .pending import PendingCalls
 from .socket import SocketAccess
+from .tasks import RequestTasks
 
 if TYPE_CHECKING:
     from ..dispatch.dispatcher import Dispatcher
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from ..typedefs import JSONRPCIDType
     from .socket import AnyWebSocket
 
-__all__ = ('DEFAULT_MAX_IN_FLIGHT', 'MAX_POSTED', 'ConnectionState', 'MessageHook', 'WSConnection')
+__all__ = ('DEFAULT_MAX_IN_FLIGHT', 'ConnectionState', 'MessageHook', 'WSConnection')
 
 logger = logging.getLogger('aiohttp_rpc.websocket')
 
@@ -71,25 +71,6 @@ def _closed() -> TransportError:
     return TransportError(data={'details': 'Connection closed.'})
 
 
-_EAGER = sys.version_info >= (3, 12)
-
-if sys.version_info >= (3, 12):
-
-    def _start_task(coro: Coroutine[Any, Any, None], context: contextvars.Context) -> asyncio.Task[None]:
-        # Runs at once up to its first wait: a call that does not wait is over before this returns.
-        return asyncio.Task(coro, loop=asyncio.get_running_loop(), context=context, eager_start=True)
-
-elif sys.version_info >= (3, 11):
-
-    def _start_task(coro: Coroutine[Any, Any, None], context: contextvars.Context) -> asyncio.Task[None]:
-        return asyncio.get_running_loop().create_task(coro, context=context)
-
-else:  # pragma: no cover - Python 3.10
-
-    def _start_task(coro: Coroutine[Any, Any, None], context: contextvars.Context) -> asyncio.Task[None]:
-        return context.run(asyncio.get_running_loop().create_task, coro)
-
-
 class WSConnection:
     """A live WebSocket speaking JSON-RPC in both directions.
 
@@ -108,18 +89,16 @@ class WSConnection:
 
     __slots__ = (
         '__weakref__',
+        '_backlog',
         '_base_context',
         '_closed_future',
         '_dispatcher',
-        '_hook_failed',
         '_loads',
         '_on_requests',
         '_on_unmatched',
         '_outbox',
         '_parse_error_reply',
         '_pending',
-        '_posted',
-        '_slots',
         '_socket',
         '_tasks',
         'context',
@@ -152,12 +131,10 @@ class WSConnection:
         self._parse_error_reply = _parse_error_reply(codec)
         self._on_requests = on_requests
         self._on_unmatched = on_unmatched
-        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._posted: _Posted | None = None  # frames queued by post() behind a backlog, and their sender
         self._base_context = contextvars.copy_context()
+        self._tasks = RequestTasks(max_in_flight, self._base_context)
+        self._backlog: Backlog | None = None  # frames post() queued behind a backlog, and their sender
         self._closed_future: asyncio.Future[None] | None = None  # made when someone waits: idle connections stay small
-        self._hook_failed = False
         _CONNECTIONS[ws] = self
 
     @classmethod
@@ -215,7 +192,7 @@ class WSConnection:
     async def _read(self) -> None:
         receive = self.ws.receive
         outbox = self._outbox
-        slots = self._slots
+        tasks = self._tasks
         while True:
             if outbox.full:  # the peer is not reading its replies: neither do we read its requests
                 try:
@@ -241,17 +218,7 @@ class WSConnection:
                 except TransportError:
                     logger.debug('Reply dropped: the WebSocket is closed.')
             else:
-                if slots is not None:
-                    try:
-                        await slots.acquire()  # at the limit: no reading until a task ends
-                    except BaseException:
-                        outcome.close()  # never started: nothing of it has run
-                        raise
-                if not self._spawn(outcome):
-                    # Python < 3.12 has no eager tasks: one loop turn lets the task take its first step (a call
-                    # that does not wait writes its reply) before the next frame is read, so the byte budget is
-                    # checked against replies already written, as on 3.12+.
-                    await asyncio.sleep(0)
+                await tasks.start(outcome)  # at the limit, waits: no reading until a task ends
             del outcome
 
     def _take(self, msg: Any) -> bytes | Coroutine[Any, Any, None] | None:
@@ -284,27 +251,6 @@ class WSConnection:
             return self._on_unmatched(self, msg, message)
         logger.debug('Reply matches no pending call: %.256r', message)
         return None
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> bool:
-        """Run ``coro`` in a task of the connection's; True if it has started already (Python 3.12+)."""
-        task = _start_task(coro, self._base_context.copy())
-        if task.done():  # started eagerly and already over
-            self._task_done(task)
-            return True
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return _EAGER
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._slots is not None:
-            self._slots.release()
-        if not task.cancelled() and task.exception() is not None:
-            # Only a 2.0 hook (user code) can fail here; reported once per connection, so a peer cannot make the
-            # log grow by sending more messages.
-            log = logger.debug if self._hook_failed else logger.error
-            self._hook_failed = True
-            log('A WebSocket message hook raised', exc_info=task.exception())
 
     async def _reply_later(self, message: Any, started: Coroutine[Any, Any, bytes | None] | None = None) -> None:
         try:
@@ -366,43 +312,39 @@ class WSConnection:
             pending.forget(request_ids, future, timer)
 
     async def post(self, payload: bytes, timeout: float | None) -> bool:
-        """Send one text frame without waiting for room: written at once when the write buffer has room, else
-        queued, in order, behind the backlog. A peer that does not clear its backlog within ``timeout`` seconds
-        of the first frame queued (or lets more than ``MAX_POSTED`` frames queue up) is aborted. What
-        :meth:`WSJSONRPCServer.broadcast` uses: a slow peer never holds up its caller.
+        """Send one text frame without waiting for room: at once while the write buffer has room, else queued, in
+        order, behind the backlog; a peer that does not clear it in ``timeout`` seconds, or lets ``MAX_POSTED``
+        frames queue up, is aborted (see :mod:`~aiohttp_rpc.ws.backlog`). What ``broadcast`` uses.
 
         Returns:
             False if the connection is closed (or has just been aborted), else True.
         """
         if self.state is not ConnectionState.OPEN:
             return False
-        posted = self._posted
-        if posted is None and not self._outbox.full:
-            try:
-                await self._outbox.send(payload)  # room: written now, without waiting
-            except TransportError:
-                return False
-            return True
-        if posted is None:
-            posted = self._posted = _Posted(self, timeout)
-        elif len(posted.frames) >= MAX_POSTED:
+        backlog = self._backlog
+        if backlog is None:
+            if not self._outbox.full:
+                try:
+                    await self._outbox.send(payload)  # room: written now, without waiting
+                except TransportError:
+                    return False
+                return True
+            backlog = self._backlog = Backlog(self._outbox, timeout, self._too_slow, self._backlog_done)
+        elif backlog.full:
             logger.info('Dropping a WebSocket peer with %d frames queued behind its backlog.', MAX_POSTED)
             self.abort()
             return False
-        posted.frames.append(payload)
+        backlog.frames.append(payload)
         return True
 
-    async def _send_posted(self, posted: _Posted) -> None:
-        try:
-            while posted.frames:
-                await self._outbox.send(posted.frames[0])
-                posted.frames.popleft()
-        except TransportError:
-            pass
-        finally:
-            posted.end()
-            if self._posted is posted:
-                self._posted = None
+    def _backlog_done(self, backlog: Backlog) -> None:
+        if self._backlog is backlog:
+            self._backlog = None
+
+    def _too_slow(self) -> None:
+        if not self.closed:
+            logger.info('Dropping a WebSocket peer too slow to take what was sent to it.')
+            self.abort()
 
     async def _send_str(self, payload: bytes, opcode: WSMsgType) -> None:  # pragma: no cover - aiohttp < 3.11
         await self.ws.send_str(payload.decode())
@@ -431,15 +373,8 @@ class WSConnection:
         self._outbox.close()  # a queue of posted frames ends with it
 
     async def _end_tasks(self) -> None:
-        current = asyncio.current_task()
-        posted = self._posted
-        tasks = [task for task in self._tasks if task is not current]
-        if posted is not None and posted.task is not current:
-            tasks.append(posted.task)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        backlog = self._backlog
+        await self._tasks.cancel_all(*([backlog.task] if backlog is not None else []))
 
     async def _finish(self) -> None:
         if self.state is ConnectionState.OPEN:
@@ -452,33 +387,6 @@ class WSConnection:
             if self._closed_future is not None and not self._closed_future.done():
                 self._closed_future.set_result(None)
             logger.debug('WebSocket closed (code %s)', self.ws.close_code)
-
-
-MAX_POSTED = 1024
-"""Frames :meth:`WSConnection.post` queues behind one peer's backlog before it drops the peer."""
-
-
-class _Posted:
-    """Frames posted behind a backlog, the task that sends them in order, and the timer that drops the peer if
-    they are not all out in time."""
-
-    __slots__ = ('frames', 'task', 'timer')
-
-    def __init__(self, connection: WSConnection, timeout: float | None) -> None:
-        self.frames: collections.deque[bytes] = collections.deque()
-        loop = asyncio.get_running_loop()
-        self.timer = None if timeout is None else loop.call_later(timeout, _too_slow, connection)
-        self.task = loop.create_task(connection._send_posted(self))
-
-    def end(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-
-
-def _too_slow(connection: WSConnection) -> None:
-    if not connection.closed:
-        logger.info('Dropping a WebSocket peer too slow to take what was sent to it.')
-        connection.abort()
 
 
 def _is_reply_batch(message: list[Any]) -> bool:
