@@ -396,3 +396,28 @@ async def test_frames_of_one_turn_go_out_together_in_order() -> None:
     corked.abort()  # what waits is dropped with the connection
     await asyncio.sleep(0)
     assert (real.writes, real.aborted, corked.get_write_buffer_size()) == ([frames[20], frames[21]], True, 0)
+
+
+async def test_broadcast_drops_a_peer_that_lets_too_many_frames_queue(aiohttp_server: AiohttpServer) -> None:
+    """With no time limit, a mute peer is still dropped once MAX_POSTED broadcasts wait behind its backlog; the
+    broadcasts themselves never wait."""
+    from aiohttp_rpc.ws.backlog import MAX_POSTED
+
+    server = aiohttp_rpc.WSJSONRPCServer(max_buffered_bytes=16 * 1024)
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.get_extra_info('socket').setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 * 1024)
+        return await server.handle_http_request(request)
+
+    app = web.Application()
+    app.router.add_get('/rpc', handler)
+    test_server = await aiohttp_server(app)
+    async with await rawws.connect(test_server.port, '/rpc', rcvbuf=4096):
+        await asyncio.wait_for(server.wait_peers(lambda peers: len(peers) == 1), 5)
+        note = 'n' * 4096
+        taken = [await server.broadcast('note', index, note, send_timeout=None) for index in range(MAX_POSTED + 200)]
+        assert taken[0] == 1
+        assert taken[-1] == 0  # dropped: later broadcasts find no peer to take them
+        assert sum(taken) <= MAX_POSTED + 200 - 1
+        await asyncio.wait_for(server.wait_peers(lambda peers: not peers), 5)
