@@ -36,6 +36,21 @@ async def serve(aiohttp_server: AiohttpServer, server: aiohttp_rpc.WSJSONRPCServ
     return await aiohttp_server(app)
 
 
+async def serve_with_small_send_buffer(
+    aiohttp_server: AiohttpServer, server: aiohttp_rpc.WSJSONRPCServer
+) -> TestServer:
+    """Serve with an 8 KiB kernel send buffer per connection: a backlog stays in ours, on any machine."""
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.get_extra_info('socket').setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 * 1024)
+        return await server.handle_http_request(request)
+
+    app = web.Application()
+    app.router.add_get('/rpc', handler)
+    return await aiohttp_server(app)
+
+
 # -- pending calls, alone ---------------------------------------------------------------------------------------
 
 
@@ -319,15 +334,7 @@ async def test_senders_wait_for_room_in_order_and_a_cancelled_one_passes_its_tur
     budget = 64 * 1024
     note = 'n' * 32 * 1024
     server = aiohttp_rpc.WSJSONRPCServer(max_buffered_bytes=budget)
-
-    async def handler(request: web.BaseRequest) -> web.StreamResponse:
-        assert request.transport is not None  # a small kernel buffer: the backlog stays in ours, on any machine
-        request.transport.get_extra_info('socket').setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 * 1024)
-        return await server.handle_http_request(request)
-
-    app = web.Application()
-    app.router.add_get('/rpc', handler)
-    test_server = await aiohttp_server(app)
+    test_server = await serve_with_small_send_buffer(aiohttp_server, server)
     async with await rawws.connect(test_server.port, '/rpc', rcvbuf=4096) as peer:
         await asyncio.wait_for(server.wait_peers(lambda peers: len(peers) == 1), 5)
         (ws_peer,) = server.peers
@@ -404,15 +411,7 @@ async def test_broadcast_drops_a_peer_that_lets_too_many_frames_queue(aiohttp_se
     from aiohttp_rpc.ws.backlog import MAX_POSTED
 
     server = aiohttp_rpc.WSJSONRPCServer(max_buffered_bytes=16 * 1024)
-
-    async def handler(request: web.BaseRequest) -> web.StreamResponse:
-        assert request.transport is not None
-        request.transport.get_extra_info('socket').setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 * 1024)
-        return await server.handle_http_request(request)
-
-    app = web.Application()
-    app.router.add_get('/rpc', handler)
-    test_server = await aiohttp_server(app)
+    test_server = await serve_with_small_send_buffer(aiohttp_server, server)
     async with await rawws.connect(test_server.port, '/rpc', rcvbuf=4096):
         await asyncio.wait_for(server.wait_peers(lambda peers: len(peers) == 1), 5)
         note = 'n' * 4096
