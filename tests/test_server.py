@@ -756,9 +756,9 @@ async def test_batch_members_keep_their_own_task_semantics(rpc_server_factory: A
     ]
 
 
-async def test_start_dispatch_answers_at_once_or_hands_back_a_coroutine() -> None:
-    """The non-awaiting entry points transports use: bytes when every call completed at once, a coroutine
-    (to await for the bytes) when one waits, None for notifications; the parse error as bytes."""
+async def test_dispatch_is_the_one_door() -> None:
+    """``dispatch(data, context=None)`` and its decoded twin answer with bytes, or None for a notification; a
+    call that waits is simply awaited; the context is used as given and defaults to a new dict each time."""
     release = asyncio.Event()
 
     async def instant(value: int) -> int:
@@ -775,35 +775,32 @@ async def test_start_dispatch_answers_at_once_or_hands_back_a_coroutine() -> Non
     server = aiohttp_rpc.JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES)
     server.add_methods([instant, waits, aiohttp_rpc.JSONRPCMethod(seen, pass_extra_kwargs=True)])
 
-    def decoded(output: Any) -> Any:
-        assert type(output) is bytes, output
-        return json.loads(output)
-
-    assert decoded(server.start_dispatch(b'{"jsonrpc": "2.0", "method": "instant", "params": [7], "id": 1}', {})) == {
+    assert json.loads(await server.dispatch(b'{"jsonrpc": "2.0", "method": "instant", "params": [7], "id": 1}')) == {
         'jsonrpc': '2.0',
         'id': 1,
         'result': 7,
     }
-    assert server.start_dispatch(b'{"jsonrpc": "2.0", "method": "instant", "params": [7]}', {}) is None
-    assert decoded(server.start_dispatch(b'{"jsonrpc": "2.0", "method"', {})) == {
+    assert await server.dispatch(b'{"jsonrpc": "2.0", "method": "instant", "params": [7]}') is None
+    assert json.loads(await server.dispatch(b'{"jsonrpc": "2.0", "method"')) == {
         'jsonrpc': '2.0',
         'id': None,
         'error': {'code': -32700, 'message': 'Parse error', 'data': {'details': 'Invalid JSON'}},
     }
 
-    pending = server.start_answer({'jsonrpc': '2.0', 'method': 'waits', 'params': [8], 'id': 2}, {})
-    assert asyncio.iscoroutine(pending)
+    pending = asyncio.ensure_future(
+        server.dispatch_message({'jsonrpc': '2.0', 'method': 'waits', 'params': [8], 'id': 2})
+    )
+    await asyncio.sleep(0)
+    assert not pending.done()
     release.set()
-    assert decoded(await pending) == {'jsonrpc': '2.0', 'id': 2, 'result': 8}
+    assert json.loads(await pending) == {'jsonrpc': '2.0', 'id': 2, 'result': 8}
 
-    batch = server.start_answer([{'jsonrpc': '2.0', 'method': 'instant', 'params': [1], 'id': 3}], {})
-    assert asyncio.iscoroutine(batch)
-    assert decoded(await batch) == [{'jsonrpc': '2.0', 'id': 3, 'result': 1}]
+    batch = await server.dispatch_message([{'jsonrpc': '2.0', 'method': 'instant', 'params': [1], 'id': 3}])
+    assert json.loads(batch) == [{'jsonrpc': '2.0', 'id': 3, 'result': 1}]
 
-    template = {'connection': 'kept'}
     request = {'jsonrpc': '2.0', 'method': 'seen', 'id': 4}
+    assert json.loads(await server.dispatch_message(request)) == {'jsonrpc': '2.0', 'id': 4, 'result': ['touched']}
+    context = {'connection': 'kept'}
     reply = {'jsonrpc': '2.0', 'id': 4, 'result': ['connection', 'touched']}
-    assert decoded(server.start_answer(request, template, copy_context=True)) == reply
-    assert template == {'connection': 'kept'}  # the template is copied, never written
-    assert decoded(server.start_answer(request, template)) == reply
-    assert template == {'connection': 'kept', 'touched': True}  # without copy_context: used as given
+    assert json.loads(await server.dispatch_message(request, context)) == reply
+    assert context == {'connection': 'kept', 'touched': True}  # used as given

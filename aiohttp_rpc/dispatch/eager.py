@@ -1,16 +1,15 @@
-"""Running batch members without a task each.
+"""Running calls without a task each, and finishing the ones that wait.
 
-A task costs several microseconds of scheduling, and most JSON-RPC methods never wait for anything
-(``ping``, arithmetic, a dict lookup). So a batch is run like this (:func:`run_all`): members are started one
-after another *inline*, in the caller's task; each one that finishes without waiting costs no task at all.
-The first member that does wait is carried on in the caller's task too (:class:`resume`), so everything it
-entered before waiting (``asyncio.timeout()``, a ``TaskGroup``: both bind to ``asyncio.current_task()``) still
-belongs to the task it runs in; the members after it are handed to one new task, which repeats the same
-procedure. A batch therefore uses as many tasks as it has members that actually wait, and none when none do,
-on every Python version (3.12's ``eager_task_factory`` is not needed).
+A task costs several microseconds of scheduling, and most JSON-RPC methods never wait for anything (``ping``,
+arithmetic, a dict lookup). So the pipeline takes every call's first step by hand (:func:`send_none`): a call
+that finishes there costs no task and no timer. One that waits is handed on as :class:`Later`, whose coroutine
+finishes it under the call timeout (:func:`finish_within`) in whichever task awaits it.
 
-Each member runs in its own copy of the context the batch started in (every step, via ``Context.run``), as
-it would in its own task: a ``ContextVar`` one member sets is never seen by another.
+A batch is run by :func:`run_all`: members are started one after another in the caller's task. The first
+member that waits is finished in the caller's task too, so everything it entered before waiting
+(``asyncio.timeout()``, a ``TaskGroup``: both bind to ``asyncio.current_task()``) still belongs to the task it
+runs in; the members after it are handed to one new task, which repeats the same procedure. A batch therefore
+uses as many tasks as it has members that actually wait, and none when none do.
 """
 
 from __future__ import annotations
@@ -20,23 +19,33 @@ import contextvars
 import functools
 import sys
 from collections.abc import Callable, Coroutine, Generator, Sequence
-from types import CoroutineType
 from typing import Any, Generic, TypeVar
 
 from .._native import native
 
 __all__ = (
     'DeadlineExceeded',
+    'Later',
     'deadline',
     'finish_within',
     'resume',
     'run_all',
     'send_none',
     'send_none_py',
-    'start_task',
 )
 
 T = TypeVar('T')
+R = TypeVar('R')
+A = TypeVar('A')
+
+
+class Later(Generic[T]):
+    """The rest of a call that waited: await :attr:`coro` (not yet started) for its outcome."""
+
+    __slots__ = ('coro',)
+
+    def __init__(self, coro: Coroutine[Any, Any, T]) -> None:
+        self.coro = coro
 
 
 class resume(Generic[T]):
@@ -107,65 +116,57 @@ class _Budget:
 
 
 async def run_all(
-    start: Callable[[Any, Any], Any],
+    start: Callable[[Any, A], R | Later[R]],
     items: Sequence[Any],
-    arg: Any,
-    results: list[Any],
+    arg: A,
+    results: list[R],
     *,
     limit: int | None = None,
 ) -> None:
     """Run every item concurrently, storing each result at its index in ``results``.
 
-    ``start(item, arg)`` returns the item's result when it has it at once, or else a coroutine, not yet
-    started, that computes it. At most about ``limit`` members wait at the same time; past that, a member
-    that waits is finished before the next one starts.
+    ``start(item, arg)`` returns the item's result when it has it at once, or else a :class:`Later` whose
+    coroutine computes it. At most about ``limit`` members wait at the same time; past that, a member that
+    waits is finished before the next one starts.
 
     Raises:
         BaseException: whatever a member raised; the members still running are cancelled and awaited first.
     """
-    await _run_from(start, items, arg, results, 0, _Budget(limit), contextvars.copy_context())
+    await _run_from(start, items, arg, results, 0, _Budget(limit))
 
 
 async def _run_from(
-    start: Callable[[Any, Any], Any],
+    start: Callable[[Any, A], R | Later[R]],
     items: Sequence[Any],
-    arg: Any,
-    results: list[Any],
+    arg: A,
+    results: list[R],
     index: int,
     budget: _Budget,
-    base: contextvars.Context,
 ) -> None:
     while index < len(items):
-        context = base.copy()  # each member in its own context, as in a task of its own
-        started = context.run(start, items[index], arg)
-        if type(started) is not CoroutineType:
+        started = start(items[index], arg)
+        if not isinstance(started, Later):
             results[index] = started
-            index += 1
-            continue
-        coro = started
-        try:
-            yielded = context.run(coro.send, None)
-        except StopIteration as stop:
-            results[index] = stop.value
             index += 1
             continue
         if index + 1 == len(items) or not budget.take():
             # The last member, or enough are waiting already: finish this one before starting more.
-            results[index] = await resume(coro, yielded, context)
+            results[index] = await started.coro
             index += 1
             continue
         # This member waits: the rest go on in a new task while this one finishes here, in our task.
-        rest = base.run(asyncio.ensure_future, _run_from(start, items, arg, results, index + 1, budget, base))
+        rest = asyncio.ensure_future(_run_from(start, items, arg, results, index + 1, budget))
         here = asyncio.current_task()
         assert here is not None
         rest.add_done_callback(functools.partial(_stop_on_failure, here=here))
         try:
-            results[index] = await resume(coro, yielded, context)
+            results[index] = await started.coro
         except BaseException:
-            if rest.done() and not rest.cancelled() and rest.exception() is not None:
+            failure = rest.exception() if rest.done() and not rest.cancelled() else None
+            if failure is not None:
                 # A later member failed and cancelled us to stop this one: report its failure, not ours.
                 _uncancel(here)
-                raise rest.exception() from None  # type: ignore[misc]
+                raise failure from None
             rest.cancel()
             await asyncio.wait([rest])
             raise
@@ -211,10 +212,16 @@ async def deadline(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
     return await finish_within(coro, yielded, timeout)
 
 
-async def finish_within(coro: Coroutine[Any, Any, T], yielded: Any, timeout: float | None) -> T:
-    """The second half of :func:`deadline`: ``coro`` was started by hand and suspended, yielding ``yielded``."""
+async def finish_within(
+    coro: Coroutine[Any, Any, T],
+    yielded: Any,
+    timeout: float | None,
+    context: contextvars.Context | None = None,
+) -> T:
+    """The second half of :func:`deadline`: ``coro`` was started by hand and suspended, yielding ``yielded``;
+    with ``context``, its every step runs in that context (the one its first step ran in)."""
     if timeout is None:
-        return await resume(coro, yielded)
+        return await resume(coro, yielded, context)
     here = asyncio.current_task()
     assert here is not None
     expired = False
@@ -226,7 +233,7 @@ async def finish_within(coro: Coroutine[Any, Any, T], yielded: Any, timeout: flo
 
     timer = asyncio.get_running_loop().call_later(timeout, expire)
     try:
-        return await resume(coro, yielded)
+        return await resume(coro, yielded, context)
     except asyncio.CancelledError:
         if expired:
             raise DeadlineExceeded from None
@@ -246,12 +253,3 @@ def _stop_on_failure(rest: asyncio.Task[None], *, here: asyncio.Task[Any]) -> No
 def _uncancel(task: asyncio.Task[Any]) -> None:
     if sys.version_info >= (3, 11):
         task.uncancel()
-
-
-def start_task(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-    """Wrap ``coro`` in a task; on Python 3.12+ it runs eagerly up to its first suspension, so a coroutine
-    that never waits finishes before this returns (the task comes back already done)."""
-    loop = asyncio.get_running_loop()
-    if sys.version_info >= (3, 12):
-        return asyncio.eager_task_factory(loop, coro)
-    return loop.create_task(coro)

@@ -7,9 +7,10 @@ replace the response. The chain is built once, from closures, when the server is
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Coroutine, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import InternalError, JSONRPCError, RequestRejected
 from ..protocol.response import JSONRPCResponse
@@ -22,84 +23,130 @@ if TYPE_CHECKING:
 __all__ = (
     'DEFAULT_MIDDLEWARES',
     'Chain',
-    'fold_default_middlewares',
+    'StepMiddleware',
     'build_chain',
     'exception_middleware',
     'inject_request_middleware',
     'logging_middleware',
+    'passes_through',
 )
 
 logger = logging.getLogger('aiohttp_rpc.middlewares')
 
 
 Chain = Callable[['JSONRPCRequest'], Coroutine[Any, Any, JSONRPCResponse]]
-"""A built chain: calling it gives a coroutine (the dispatcher drives it step by step)."""
+"""A built chain: calling it gives a coroutine, not yet started (the pipeline takes its first step by hand)."""
+
+_Step = Callable[['JSONRPCRequest', Chain], Coroutine[Any, Any, JSONRPCResponse]]
 
 
 def build_chain(middlewares: Iterable[MiddlewareType], handler: Chain) -> Chain:
-    """Compose ``middlewares`` around ``handler``; the first middleware is the outermost."""
+    """Compose ``middlewares`` around ``handler``; the first middleware is the outermost.
+
+    Each link is a plain function handing the request to its middleware, so a middleware costs one coroutine
+    frame per call, its own (a :class:`StepMiddleware` with nothing to do afterwards, not even that).
+    """
     for middleware in reversed(tuple(middlewares)):
         handler = _link(middleware, handler)
     return handler
 
 
-def fold_default_middlewares(
-    middlewares: tuple[MiddlewareType, ...],
-) -> tuple[tuple[MiddlewareType, ...], bool, bool]:
-    """Take the built-in middlewares out of the chain where the dispatcher does the same work inline.
+def passes_through(middlewares: Iterable[MiddlewareType]) -> bool:
+    """Whether every one of ``middlewares`` waits for nothing but its handler (see :class:`StepMiddleware`), so
+    that a call through them suspends only if the method does."""
+    return all(isinstance(middleware, StepMiddleware) and middleware.passes_through for middleware in middlewares)
 
-    Each middleware costs two coroutine frames per call. ``exception_middleware`` as the *outermost*
-    middleware does exactly what the dispatcher's outer guard does; ``inject_request_middleware`` as the
-    *innermost* one is one dict assignment the dispatcher makes before looking the method up. Anywhere else
-    they stay in the chain, as given.
 
-    Returns:
-        ``(remaining middlewares, inject the request, exceptions handled by the guard)``.
+class StepMiddleware:
+    """A middleware given by how it wraps the rest of the chain: ``build(handler) -> step``, called once, when a
+    chain is built (as Starlette builds its middleware stack), so that a middleware with nothing to do after its
+    handler costs no coroutine of its own per call.
+
+    Called the 2.0 way, ``await middleware(request, handler)``, it builds a step around ``handler`` and runs it.
+
+    Args:
+        build: ``build(handler) -> step``; ``step(request)`` returns the coroutine answering the request.
+        name: the middleware's name (in ``repr`` and logs); by default ``build``'s.
+        passes_through: the steps wait for nothing but their handler (used to tell which calls never wait).
     """
-    remaining = list(middlewares)
-    fused_exceptions = bool(remaining) and remaining[0] is exception_middleware
-    if fused_exceptions:
-        remaining.pop(0)
-    inject_request = bool(remaining) and remaining[-1] is inject_request_middleware
-    if inject_request:
-        remaining.pop()
-    return tuple(remaining), inject_request, fused_exceptions
+
+    def __init__(self, build: Callable[[Chain], Chain], *, name: str | None = None, passes_through: bool = False):
+        self._build = build
+        self.passes_through = passes_through
+        self.__name__ = self.__qualname__ = build.__name__ if name is None else name
+        self.__doc__ = build.__doc__
+
+    def wrap(self, handler: Chain) -> Chain:
+        """The step this middleware puts in front of ``handler``."""
+        return self._build(handler)
+
+    def __call__(self, request: JSONRPCRequest, handler: SingleRequestProcessorType, /) -> Awaitable[JSONRPCResponse]:
+        async def rest(request: JSONRPCRequest) -> JSONRPCResponse:
+            return await handler(request)
+
+        return self._build(rest)(request)
+
+    def __repr__(self) -> str:
+        return f'<middleware {self.__qualname__}>'
 
 
-def _link(middleware: MiddlewareType, downstream: SingleRequestProcessorType) -> Chain:
-    async def step(request: JSONRPCRequest) -> JSONRPCResponse:
-        return await middleware(request, downstream)
+def _link(middleware: MiddlewareType, downstream: Chain) -> Chain:
+    if isinstance(middleware, StepMiddleware):
+        return middleware.wrap(downstream)
+    if inspect.iscoroutinefunction(middleware):
+        run = cast(_Step, middleware)  # an ``async def``: calling it gives the coroutine the chain needs
 
-    step.__qualname__ = f'{getattr(middleware, "__qualname__", repr(middleware))}[chain]'
-    return step
+        def link(request: JSONRPCRequest) -> Coroutine[Any, Any, JSONRPCResponse]:
+            return run(request, downstream)
+
+    else:  # a callable object or a sync function handing back an awaitable
+
+        async def link(request: JSONRPCRequest) -> JSONRPCResponse:
+            return await middleware(request, downstream)
+
+    link.__qualname__ = f'{getattr(middleware, "__qualname__", repr(middleware))}[chain]'
+    return link
 
 
-async def exception_middleware(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
+def _exception_step(handler: Chain) -> Chain:
     """Turn exceptions from further down the chain into error replies.
 
-    A :class:`~aiohttp_rpc.errors.JSONRPCError` is sent as it is; anything else is logged with its
-    traceback and answered with Internal error (-32603), its text never reaching the client.
+    A :class:`~aiohttp_rpc.errors.JSONRPCError` is sent as it is; anything else is logged with its traceback
+    and answered with Internal error (-32603), its text never reaching the client.
     """
-    try:
-        return await handler(request)
-    except JSONRPCError as exc:
-        logger.debug('JSON-RPC error from a middleware: method=%r id=%r error=%r', request.method, request.id, exc)
-        return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=exc)
-    except RequestRejected:
-        raise
-    except Exception:
-        logger.exception('Unhandled exception in method=%r id=%r', request.method, request.id)
-        return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=InternalError())
+
+    async def exception_middleware(request: JSONRPCRequest) -> JSONRPCResponse:
+        try:
+            return await handler(request)
+        except JSONRPCError as exc:
+            logger.debug('JSON-RPC error from a middleware: method=%r id=%r error=%r', request.method, request.id, exc)
+            return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=exc)
+        except RequestRejected:
+            raise
+        except Exception:
+            logger.exception('Unhandled exception in method=%r id=%r', request.method, request.id)
+            return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=InternalError())
+
+    return exception_middleware
 
 
-async def inject_request_middleware(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
+exception_middleware = StepMiddleware(_exception_step, name='exception_middleware', passes_through=True)
+
+
+def _inject_request_step(handler: Chain) -> Chain:
     """Put the request itself in ``extra_kwargs['rpc_request']``.
 
-    Methods receive it as the ``rpc_request`` keyword argument only when added with
-    ``pass_extra_kwargs=True``.
+    Methods receive it as the ``rpc_request`` keyword argument only when added with ``pass_extra_kwargs=True``.
     """
-    request.extra_kwargs['rpc_request'] = request
-    return await handler(request)
+
+    def inject_request_middleware(request: JSONRPCRequest) -> Coroutine[Any, Any, JSONRPCResponse]:
+        request.extra_kwargs['rpc_request'] = request
+        return handler(request)  # nothing to do afterwards: no coroutine of our own
+
+    return inject_request_middleware
+
+
+inject_request_middleware = StepMiddleware(_inject_request_step, name='inject_request_middleware', passes_through=True)
 
 
 logging_middleware: MiddlewareType = make_logging_middleware()

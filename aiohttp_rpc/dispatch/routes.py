@@ -1,39 +1,81 @@
-"""The method registry: names to methods, plus the scope (group middlewares, guards) of those that have one.
+"""The route table: every served name with what answers it, settled once, when the method is registered.
 
-Everything about a method is settled here, at registration: it is wrapped, told the server's defaults
-(validation, context type), and given its own chain if any group middleware or guard applies to it.
+A :class:`Route` is a method under one name together with its own chain: the middlewares of the groups it is
+served in and every guard on the way, around the one step that calls the method (:func:`invoke`). The
+dispatcher's chain ends in :meth:`Routes.handle`, which looks the route up and enters it.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Coroutine, MutableMapping
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..methods.method import BaseJSONRPCMethod
+from ..errors import JSONRPCError, MethodNotFound
+from ..methods.method import CONTEXT_KEY, BaseJSONRPCMethod
 from ..methods.registry import as_method, check_name
-from .middleware import build_chain
-from .scope import Scope, guard_middleware
+from ..protocol.response import JSONRPCResponse, reply
+from .middleware import Chain, build_chain
+from .scope import guard_middleware
 
 if TYPE_CHECKING:
     from ..methods.group import MethodGroup
     from ..methods.registry import MethodDescription
     from ..protocol.request import JSONRPCRequest
-    from ..protocol.response import JSONRPCResponse
     from ..typedefs import MiddlewareType
 
-__all__ = ('Routes',)
+__all__ = ('Route', 'Routes', 'invoke')
 
-Invoke = Callable[[BaseJSONRPCMethod, 'JSONRPCRequest'], Coroutine[Any, Any, 'JSONRPCResponse']]
+ContextOf = Callable[['JSONRPCRequest'], Awaitable[Any]]
+"""How a route gets the request context for a method that declares one (see ``ContextProvider.get``)."""
+
+
+async def invoke(method: BaseJSONRPCMethod, context_of: ContextOf, request: JSONRPCRequest) -> JSONRPCResponse:
+    """Call ``method`` with ``request``'s params: the innermost step of every route. A ``JSONRPCError`` the
+    method raises becomes the error of the reply; anything else propagates to the dispatcher's guard."""
+    extra_kwargs = request.extra_kwargs
+    if method.context_param is not None:
+        extra_kwargs = {**extra_kwargs, CONTEXT_KEY: await context_of(request)}
+    try:
+        result = await method(request.args or (), request.kwargs or {}, extra_kwargs)
+    except JSONRPCError as exc:
+        return reply(request.id, error=exc)
+    return reply(request.id, result)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One served name.
+
+    Attributes:
+        name: the name clients call.
+        method: the method object.
+        handle: the route's chain: group middlewares and guards around the call, built once.
+        tags: the prefixes of the groups the name is served under, outermost first.
+        never_waits: answering it never suspends (a method that cannot, nothing around it that could), so a
+            reader that must not wait may answer it inline.
+    """
+
+    name: str
+    method: BaseJSONRPCMethod
+    handle: Chain
+    tags: tuple[str, ...]
+    never_waits: bool
 
 
 class Routes:
-    """``name -> method`` (the ``methods`` mapping servers expose) and the scopes of grouped/guarded methods.
+    """The route table behind a dispatcher, and the ``name -> method`` mapping servers expose as ``methods``.
+
+    The mapping is the source of truth, as in 2.0: a method set on it directly (``server.methods[name] = m``)
+    gets its route, guards included, when it is first called or looked at; a route whose method is no longer
+    the mapping's is never used.
 
     Args:
         methods: the mapping to register into (used as given; plain callables in it are wrapped).
-        invoke: how the dispatcher calls a method for a request (the innermost step of every scope).
+        context_of: how methods that declare a context parameter get it.
         executor: for sync methods added as plain callables.
         validate: the server's ``validate_params`` default.
         context_type: the type of the server's request context, or ``None``.
@@ -41,17 +83,16 @@ class Routes:
 
     def __init__(
         self,
-        methods: MutableMapping[str, BaseJSONRPCMethod] | None,
+        methods: MutableMapping[str, BaseJSONRPCMethod] | None = None,
         *,
-        invoke: Invoke,
+        context_of: ContextOf,
         executor: Executor | None = None,
         validate: bool = False,
         context_type: Any = None,
     ) -> None:
         self.methods: MutableMapping[str, BaseJSONRPCMethod] = {} if methods is None else methods
-        self.scopes: dict[str, Scope] = {}
-        self._tags: dict[str, tuple[str, ...]] = {}
-        self._invoke = invoke
+        self.table: dict[str, Route] = {}
+        self._context_of = context_of
         self._executor = executor
         self._validate = validate
         self._context_type = context_type
@@ -89,15 +130,9 @@ class Routes:
                 middlewares.append(guard_middleware(group.guards))
         if rpc_method.guards:
             middlewares.append(guard_middleware(rpc_method.guards))
-        self.scopes.pop(full_name, None)
-        self._tags[full_name] = prefixes
-        if middlewares:
-            invoke = self._invoke
-
-            async def call(request: JSONRPCRequest) -> JSONRPCResponse:
-                return await invoke(rpc_method, request)
-
-            self.scopes[full_name] = Scope(rpc_method, build_chain(middlewares, call))
+        call: Chain = functools.partial(invoke, rpc_method, self._context_of)
+        never_waits = not middlewares and rpc_method.cannot_suspend and rpc_method.context_param is None
+        self.table[full_name] = Route(full_name, rpc_method, build_chain(middlewares, call), prefixes, never_waits)
         self.methods[full_name] = rpc_method
         return rpc_method
 
@@ -111,6 +146,33 @@ class Routes:
         group.attach(register, prefix)
         return group
 
+    def get(self, name: str) -> Route | None:
+        """The route serving ``name``, or ``None``."""
+        route = self.table.get(name)
+        method = self.methods.get(name)
+        if route is not None and route.method is method:
+            return route
+        if method is None:
+            return None
+        self.add(method, name=name, replace=True, allow_reserved=True)  # set on the mapping directly
+        return self.table[name]
+
     def tags_of(self, name: str) -> tuple[str, ...]:
         """The group prefixes ``name`` is served under (outermost first)."""
-        return self._tags.get(name, ())
+        route = self.get(name)
+        return () if route is None else route.tags
+
+    def handle(self, request: JSONRPCRequest) -> Coroutine[Any, Any, JSONRPCResponse]:
+        """The innermost handler of the dispatcher's chain: enter the route of ``request.method``."""
+        name = request.method
+        route = self.table.get(name)
+        if route is not None and route.method is self.methods.get(name):
+            return route.handle(request)
+        route = self.get(name)
+        if route is None:
+            return _answer(reply(request.id, error=MethodNotFound()))
+        return route.handle(request)
+
+
+async def _answer(response: JSONRPCResponse) -> JSONRPCResponse:
+    return response

@@ -1,38 +1,20 @@
-"""What wraps one method beyond the server's middlewares: its groups' middlewares and every guard on the way.
-
-Built once, when the method is registered; methods without any of these take the dispatcher's direct path.
-"""
+"""Guards: checks run before a method, as one middleware in the chain of the server, a group or a route."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import AccessDenied
 from ..protocol.response import JSONRPCResponse
 
 if TYPE_CHECKING:
-    from ..methods.method import BaseJSONRPCMethod, Guard
+    from ..methods.method import Guard
     from ..protocol.request import JSONRPCRequest
     from ..typedefs import MiddlewareType, SingleRequestProcessorType
-    from .middleware import Chain
 
-__all__ = ('Scope', 'guard_middleware')
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """A registered method with its own chain.
-
-    Attributes:
-        method: the method object (the chain is valid only while the registry still holds this object).
-        chain: group middlewares and guards around the call.
-    """
-
-    method: BaseJSONRPCMethod
-    chain: Chain
+__all__ = ('guard_middleware',)
 
 
 def guard_middleware(guards: Iterable[Guard]) -> MiddlewareType:

@@ -53,11 +53,8 @@ class BaseJSONRPCMethod(abc.ABC):
     #: The parameter that receives the request context (see ``context_factory``), if any.
     context_param: str | None = None
 
-    #: A coroutine function a dispatcher may call straight with the params instead of this object; ``None``
-    #: (the default) makes it call the object. Read on every call: kept as a plain attribute, not computed.
-    direct_func: Callable[..., Any] | None = None
-    #: :attr:`direct_func` is set and calling it runs it to its end at once: its code never awaits (so it may
-    #: run inline in a reader that must not wait).
+    #: Awaiting a call of this method runs it to its end at once: its code never awaits (so it may run inline in
+    #: a reader that must not wait). False unless known.
     cannot_suspend: bool = False
 
     def configure(self, *, validate: bool, context_type: Any) -> None:  # noqa: B027 - optional hook
@@ -167,27 +164,12 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             and not hasattr(func, '__wrapped__')
         )
         # A coroutine with no await in its own code runs to its end in one step: safe to run inline anywhere.
-        self._never_awaits = self._direct and _cannot_suspend(func)
+        self.cannot_suspend = self._direct and _cannot_suspend(func)
         self.context_param = CONTEXT_PARAM if self._signature and CONTEXT_PARAM in self._signature.parameters else None
         self._context_index = self._positional_index(self.context_param)
         self.configured_with: tuple[bool, Any] | None = None
         if validate:
             self._validator = ParamsValidator(self.name, self._strict_params())
-        self._settle_direct_func()
-
-    def _settle_direct_func(self) -> None:
-        """Offer ``func`` as :attr:`direct_func` when nothing else is part of calling this method (no
-        validation, context, ``rpc_request``, guards or ``prepare_result``); settled at construction and
-        whenever a server configures the method."""
-        plain = (
-            self._direct
-            and self._validator is None
-            and self.context_param is None
-            and not self._pass_extra_kwargs
-            and not self.guards
-        )
-        self.direct_func = self.func if plain else None
-        self.cannot_suspend = plain and self._never_awaits
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:
@@ -222,7 +204,6 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         else:
             self._validator = None
         self.configured_with = (wanted, context_type)
-        self._settle_direct_func()
 
     def _find_context_param(self, context_type: Any) -> str | None:
         assert self._signature is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Container, Iterable, MutableMapping
 from concurrent.futures import Executor
 from typing import Any, TypeAlias
 
@@ -34,7 +34,7 @@ def as_method(method: MethodDescription, *, executor: Executor | None = None) ->
     return method if isinstance(method, BaseJSONRPCMethod) else JSONRPCMethod(method, executor=executor)
 
 
-def check_name(methods: MethodMap, name: str, *, replace: bool = False, allow_reserved: bool = False) -> None:
+def check_name(methods: Container[str], name: str, *, replace: bool = False, allow_reserved: bool = False) -> None:
     """Refuse a name that is taken (unless ``replace``) or reserved (unless ``allow_reserved``).
 
     Raises:

@@ -10,7 +10,7 @@ from ..constants import VERSION_2_0
 from ..errors import InvalidRequest, JSONRPCError, ParseError
 from ..typedefs import JSONRPCIDType
 
-__all__ = ('JSONRPCBatchResponse', 'JSONRPCResponse', 'reply')
+__all__ = ('JSONRPCBatchResponse', 'JSONRPCResponse', 'error_reply', 'reply')
 
 ErrorMap = Mapping[int, type[JSONRPCError]]
 
@@ -43,7 +43,7 @@ class JSONRPCResponse:
         error = self.error
         if error is None:
             return {'id': self.id, 'jsonrpc': self.jsonrpc, 'result': self.result}
-        return {'id': self.id, 'jsonrpc': self.jsonrpc, 'error': error.to_dict()}
+        return error_reply(self.id, error)
 
     @classmethod
     def load(cls, data: Any, *, error_map: ErrorMap | None = None, **kwargs: Any) -> JSONRPCResponse:
@@ -98,6 +98,11 @@ def reply(request_id: JSONRPCIDType | None, result: Any = None, error: JSONRPCEr
 
 
 _new = object.__new__
+
+
+def error_reply(request_id: JSONRPCIDType | None, error: JSONRPCError) -> dict[str, Any]:
+    """The JSON-ready reply carrying ``error``: ``JSONRPCResponse(id=request_id, error=error).dump()``."""
+    return {'id': request_id, 'jsonrpc': VERSION_2_0, 'error': error.to_dict()}
 
 
 def _load_error(error: Any, error_map: ErrorMap | None) -> JSONRPCError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from types import CoroutineType
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -112,10 +111,8 @@ class JSONRPCServer(BaseJSONRPCServer):
         if message is None:
             return web.Response(body=self.parse_error_reply, headers=_JSON_REPLY_HEADERS)
 
-        try:  # what dispatch() does, with no coroutine for a call that completes at once (most do)
-            output = self.start_dispatch(message, {'http_request': http_request})
-            if type(output) is CoroutineType:
-                output = await output
+        try:
+            output = await self.dispatch(message, {'http_request': http_request})
         except RequestRejected as exc:
             return web.Response(status=exc.status, text=exc.reason)
         if output is None:

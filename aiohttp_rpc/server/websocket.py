@@ -120,7 +120,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             return web.Response()
         connection = WSConnection(
             ws,
-            codec=self._codec,
+            codec=self.codec,
             dispatcher=self,
             context={'http_request': http_request, 'ws_connect': ws},
             timeout=self._peer_timeout,
@@ -128,7 +128,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             max_buffered_bytes=self._max_buffered_bytes,
             on_unmatched=self._on_unmatched,
         )
-        peer = WSPeer(connection, json_serialize=self._json_serialize, json_deserialize=self._json_deserialize)
+        peer = WSPeer(connection, json_serialize=self.codec.serialize, json_deserialize=self.codec.deserialize)
         connection.context[PEER_KEY] = peer
         self._add_peer(peer)
         try:
@@ -195,7 +195,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         if not peers:
             return 0
         request = JSONRPCRequest(method=method, args=args or None, kwargs=kwargs or None)
-        payload = self._codec.dumps(request.dump())
+        payload = self.codec.dumps(request.dump())
         delivered = 0
         for peer in peers:  # never waits for room: a peer with a backlog gets the frame queued behind it
             delivered += await peer.transport.post(payload, send_timeout)

@@ -205,11 +205,17 @@ class WSConnection:
                     continue  # answered by aiohttp's autoping
                 return  # CLOSE, CLOSING, CLOSED or ERROR
             try:
-                outcome = self._take(msg)
+                taken = self._take(msg)
+                del msg  # nothing of a finished message stays reachable while the next one is awaited
+                outcome: bytes | Coroutine[Any, Any, None] | None
+                if isinstance(taken, dict):  # a call that never waits: answered here, at once
+                    outcome = await self._dispatcher.dispatch_message(taken, dict(self.context))
+                else:
+                    outcome = taken
+                del taken
             except RequestRejected as exc:
                 outcome = None
                 await self._refuse(exc)
-            del msg  # nothing of a finished message stays reachable while the next one is awaited
             if outcome is None:
                 continue
             if isinstance(outcome, bytes):
@@ -221,9 +227,10 @@ class WSConnection:
                 await tasks.start(outcome)  # at the limit, waits: no reading until a task ends
             del outcome
 
-    def _take(self, msg: Any) -> bytes | Coroutine[Any, Any, None] | None:
-        """Handle one data frame: the reply's bytes when it is known at once, a coroutine for work that may wait
-        (to run in a task of its own), or ``None`` when nothing is left to do."""
+    def _take(self, msg: Any) -> bytes | dict[str, Any] | Coroutine[Any, Any, None] | None:
+        """Handle one data frame: the reply's bytes when it is known at once, a request to answer at once (one
+        that never waits), a coroutine for work that may wait (to run in a task of its own), or ``None`` when
+        nothing is left to do."""
         try:
             message = self._loads(msg.data)
         except ValueError:
@@ -239,12 +246,9 @@ class WSConnection:
             return None if self._pending.resolve(message) else self._unmatched(msg, message)
         if self._on_requests is not None:
             return self._on_requests(self, msg, message)
-        if not self._dispatcher.answers_at_once(message):
-            return self._reply_later(message)  # in a task of its own, where it may wait
-        started = self._base_context.copy().run(self._dispatcher.start_answer, message, self.context, True)
-        if started is None or isinstance(started, bytes):
-            return started
-        return self._reply_later(message, started)  # not reached: answers_at_once() promised no wait
+        if type(message) is dict and self._dispatcher.never_waits(message):
+            return message
+        return self._reply_later(message)  # in a task of its own, where it may wait
 
     def _unmatched(self, msg: WSMessage, message: Any) -> Coroutine[Any, Any, None] | None:
         if self._on_unmatched is not None:
@@ -252,13 +256,9 @@ class WSConnection:
         logger.debug('Reply matches no pending call: %.256r', message)
         return None
 
-    async def _reply_later(self, message: Any, started: Coroutine[Any, Any, bytes | None] | None = None) -> None:
+    async def _reply_later(self, message: object) -> None:
         try:
-            if started is None:
-                answer = self._dispatcher.start_answer(message, self.context, True)
-                reply = answer if answer is None or isinstance(answer, bytes) else await answer
-            else:
-                reply = await started
+            reply = await self._dispatcher.dispatch_message(message, dict(self.context))
             if reply is not None:
                 await self._outbox.send(reply)
         except RequestRejected as exc:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Awaitable, Callable
-from types import CoroutineType
 from typing import Any
 
 from aiohttp import web
@@ -46,17 +45,11 @@ def ws_server() -> aiohttp_rpc.WSJSONRPCServer:
 
 
 def inprocess_paths() -> dict[str, Callable[[Any], Awaitable[Any]]]:
-    """What benchmarks/inprocess.py times: ``dispatch`` (bytes -> bytes, through ``start_dispatch()``) and the
-    aiohttp handler."""
+    """What benchmarks/inprocess.py times: ``dispatch`` (bytes -> bytes) and the aiohttp handler."""
     server = register()
 
     async def dispatch(raw: bytes) -> bytes | None:
-        # What the HTTP handler and the WebSocket reader do: start_dispatch() answers a call that completes at
-        # once with no coroutine of ours, and hands back a coroutine only when the call waits.
-        started = server.start_dispatch(raw, {})
-        if type(started) is CoroutineType:
-            return await started  # type: ignore[no-any-return]
-        return started  # type: ignore[return-value]
+        return await server.dispatch(raw, {})  # what the HTTP handler does with the body
 
     return {'dispatch': dispatch, 'handler': server.handle_http_request}
 
