@@ -196,12 +196,10 @@ async def rpc_client(
 
 
 def _local_client(server: Dispatcher, client_kwargs: Mapping[str, Any]) -> BaseJSONRPCClient:
-    client = BaseJSONRPCClient(**client_kwargs)
     codec = JSONCodec(
         client_kwargs.get('json_serialize', json_serialize), client_kwargs.get('json_deserialize', json_deserialize)
     )
-    client.transport = LocalTransport(server, codec=codec)
-    return client
+    return BaseJSONRPCClient(transport=LocalTransport(server, codec=codec), **client_kwargs)
 
 
 async def _serve(server: BaseJSONRPCServer, stack: contextlib.AsyncExitStack) -> str:

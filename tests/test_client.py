@@ -666,3 +666,55 @@ async def test_malformed_error_object_is_a_parse_error(route_url: Any, bad_error
         with pytest.raises(errors.ParseError) as exc_info:
             await rpc.call('anything')
     assert exc_info.value.data == {'raw_error': bad_error}
+
+
+async def test_a_client_takes_its_transport_in_its_constructor() -> None:
+    from aiohttp_rpc.client.transports.local import LocalTransport
+
+    async def ping() -> str:
+        return 'pong'
+
+    server = aiohttp_rpc.JSONRPCServer()
+    server.add_method(ping)
+    async with aiohttp_rpc.BaseJSONRPCClient(transport=LocalTransport(server, codec=JSONCodec())) as client:
+        assert await client.call('ping') == 'pong'
+        assert await client.methods.ping() == 'pong'
+
+
+async def test_a_client_without_a_transport_says_how_to_give_one() -> None:
+    client = aiohttp_rpc.BaseJSONRPCClient()
+    with pytest.raises(RuntimeError) as raised:
+        await client.call('ping')
+    assert str(raised.value) == 'This client has no transport: pass one, as in BaseJSONRPCClient(transport=...).'
+
+
+async def test_an_overridden_direct_call_sees_every_call() -> None:
+    """``call()`` takes one path, through ``build_request``, ``direct_call`` and ``send_json``, whatever a subclass
+    overrides (no probing for overrides)."""
+    from aiohttp_rpc.client.transports.local import LocalTransport
+
+    async def ping() -> str:
+        return 'pong'
+
+    seen: list[str] = []
+
+    class Recording(aiohttp_rpc.BaseJSONRPCClient):
+        async def direct_call(self, request: JSONRPCRequest, **kwargs: Any) -> Any:
+            seen.append(request.method)
+            return await super().direct_call(request, **kwargs)
+
+    server = aiohttp_rpc.JSONRPCServer()
+    server.add_method(ping)
+    async with Recording(transport=LocalTransport(server, codec=JSONCodec())) as client:
+        assert await client.call('ping') == 'pong'
+        client.send_json = _counting(client.send_json, seen)  # type: ignore[method-assign]
+        assert await client.call('ping') == 'pong'
+    assert seen == ['ping', 'ping', 'send_json']
+
+
+def _counting(send_json: Any, seen: list[str]) -> Any:
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        seen.append('send_json')
+        return await send_json(*args, **kwargs)
+
+    return wrapper

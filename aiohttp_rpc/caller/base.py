@@ -12,9 +12,8 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ..constants import VERSION_2_0
 from ..errors import DEFAULT_KNOWN_ERRORS_MAP, EmptyResponse, InvalidRequest, JSONRPCError, ParseError
-from ..protocol.request import JSONRPCBatchRequest, JSONRPCRequest, call_message
+from ..protocol.request import JSONRPCBatchRequest, JSONRPCRequest
 from ..protocol.response import JSONRPCBatchResponse, JSONRPCResponse
 from ..protocol.results import collect_batch_result
 from ..serialization import JSONCodec, json_deserialize, json_serialize
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
     from .transport import Transport
 
 __all__ = ('BaseJSONRPCClient', 'ClientState')
-
-_CALL_STEPS = ('build_request', 'direct_call', 'send_json')
 
 
 class ClientState(enum.Enum):
@@ -46,6 +43,8 @@ class BaseJSONRPCClient:
     first call if you did not. A closed client cannot be reused: calls raise ``RuntimeError``.
 
     Args:
+        transport: what carries the messages (see :class:`~aiohttp_rpc.caller.transport.Transport`); the HTTP and
+            WebSocket clients make their own, e.g. ``BaseJSONRPCClient(transport=LocalTransport(server, ...))``.
         json_serialize: ``json.dumps``-style callable; orjson by default.
         json_deserialize: ``json.loads``-style callable; orjson by default.
         error_map: ``code -> JSONRPCError subclass`` used to raise error replies as their own classes.
@@ -57,16 +56,11 @@ class BaseJSONRPCClient:
 
     transport: Transport
     error_map: Mapping[int, type[JSONRPCError]]
-    #: No subclass overrides ``build_request``, ``direct_call`` or ``send_json``: ``call`` may skip them.
-    _plain_calls: bool = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._plain_calls = all(getattr(cls, name) is getattr(BaseJSONRPCClient, name) for name in _CALL_STEPS)
 
     def __init__(
         self,
         *,
+        transport: Transport | None = None,
         json_serialize: JSONEncoderType = json_serialize,
         json_deserialize: JSONDecoderType = json_deserialize,
         error_map: Mapping[int, type[JSONRPCError]] = DEFAULT_KNOWN_ERRORS_MAP,
@@ -78,6 +72,8 @@ class BaseJSONRPCClient:
         self._codec = JSONCodec(json_serialize, json_deserialize)
         self._ids = itertools.count(1)
         self._state = ClientState.UNOPENED
+        if transport is not None:
+            self.transport = transport
 
     @property
     def state(self) -> ClientState:
@@ -107,6 +103,8 @@ class BaseJSONRPCClient:
             return
         if self._state is ClientState.CLOSED:
             raise RuntimeError('Cannot reopen a client once it has been closed; create a new one.')
+        if getattr(self, 'transport', None) is None:
+            raise RuntimeError('This client has no transport: pass one, as in BaseJSONRPCClient(transport=...).')
         try:
             await self.transport.open()
         except BaseException:
@@ -131,35 +129,9 @@ class BaseJSONRPCClient:
             TransportError: the message could not be delivered (``RequestTimeoutError`` when too slow).
             EmptyResponse: the peer sent no reply.
         """
-        instance = self.__dict__
-        if (
-            self._plain_calls
-            and 'send_json' not in instance
-            and 'direct_call' not in instance
-            and 'build_request' not in instance
-        ):
-            # What build_request -> direct_call -> send_json do, without the request object and two coroutines:
-            # none of them is overridden, so nothing can tell the difference.
-            request_id = next(self._ids)
-            data = call_message(method_name, request_id, args, kwargs)
-            if self._state is not ClientState.OPENED:
-                await self.connect()
-            reply, context = await self.transport.send(
-                self._codec.dumps(data), expect_reply=True, request_ids=(request_id,)
-            )
-            if (
-                type(reply) is dict
-                and 'result' in reply
-                and 'error' not in reply
-                and reply.get('jsonrpc') == VERSION_2_0
-            ):
-                return reply['result']  # the common reply, checked as JSONRPCResponse.load checks it
-            response = JSONRPCResponse.load(reply, error_map=self.error_map, context=context)
-        else:
-            found = await self.direct_call(self.build_request(method_name, args, kwargs))
-            if found is None:
-                raise EmptyResponse()
-            response = found
+        response = await self.direct_call(self.build_request(method_name, args, kwargs))
+        if response is None:
+            raise EmptyResponse()
         if response.error is not None:
             raise response.error
         return response.result

@@ -12,7 +12,7 @@ from ..errors import InvalidParams, InvalidRequest
 from ..typedefs import JSONRPCIDType
 from .params import convert_params_to_args_and_kwargs, parse_args_and_kwargs, validate_jsonrpc
 
-__all__ = ('JSONRPCBatchRequest', 'JSONRPCRequest', 'call_message', 'call_params', 'get_random_id', 'is_valid_id')
+__all__ = ('JSONRPCBatchRequest', 'JSONRPCRequest', 'call_params', 'get_random_id', 'is_valid_id')
 
 _NOT_A_DICT = {'details': 'The request must be of the dict type.'}
 _NO_METHOD = {'details': 'The request must contain "method" and "jsonrpc".'}
@@ -250,18 +250,3 @@ def call_params(args: Sequence[Any], kwargs: Mapping[str, Any] | None) -> Any:
             raise InvalidParams(data={'details': 'Need use args or kwargs.'})
         return args
     return kwargs if kwargs else NOTHING
-
-
-def call_message(
-    method: str, request_id: JSONRPCIDType, args: Sequence[Any], kwargs: Mapping[str, Any]
-) -> dict[str, Any]:
-    """What ``JSONRPCRequest.for_call(method, request_id, args, kwargs).dump()`` gives, without the object: a
-    client's per-call path.
-
-    Raises:
-        InvalidParams: both ``args`` and ``kwargs`` are non-empty.
-    """
-    params = call_params(args, kwargs)
-    if params is NOTHING:
-        return {'method': method, 'jsonrpc': VERSION_2_0, 'id': request_id}
-    return {'method': method, 'jsonrpc': VERSION_2_0, 'id': request_id, 'params': params}

@@ -33,8 +33,7 @@ class LocalTransport:
 
     Example::
 
-        client = BaseJSONRPCClient()
-        client.transport = LocalTransport(server, codec=JSONCodec())
+        client = BaseJSONRPCClient(transport=LocalTransport(server, codec=JSONCodec()))
     """
 
     def __init__(self, dispatcher: Dispatcher, *, codec: JSONCodec, context: Mapping[str, Any] | None = None) -> None:
