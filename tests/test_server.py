@@ -804,3 +804,23 @@ async def test_dispatch_is_the_one_door() -> None:
     reply = {'jsonrpc': '2.0', 'id': 4, 'result': ['connection', 'touched']}
     assert json.loads(await server.dispatch_message(request, context)) == reply
     assert context == {'connection': 'kept', 'touched': True}  # used as given
+
+
+@pytest.mark.parametrize('server_class', [aiohttp_rpc.JSONRPCServer, aiohttp_rpc.WSJSONRPCServer])
+def test_servers_show_every_option_in_their_signature(server_class: type[Any]) -> None:
+    """Servers hold a dispatcher (composition) and spell out its options: ``help()`` and IDEs show them all."""
+    import inspect
+
+    from aiohttp_rpc.dispatch import Dispatcher
+
+    parameters = inspect.signature(server_class).parameters
+    assert not any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters.values())
+    dispatcher_options = set(inspect.signature(Dispatcher).parameters)
+    assert dispatcher_options <= set(parameters)
+    assert {'allowed_origins', 'allowed_hosts'} <= set(parameters)
+    for name in dispatcher_options:
+        assert parameters[name].default == inspect.signature(Dispatcher).parameters[name].default, name
+    server = server_class(max_batch=3)
+    assert not isinstance(server, Dispatcher)
+    assert isinstance(server.dispatcher, Dispatcher)
+    assert server.methods is server.dispatcher.methods

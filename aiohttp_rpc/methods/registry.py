@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, MutableMapping
 from concurrent.futures import Executor
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from ..errors import ServerConfigurationError
 from .method import BaseJSONRPCMethod, JSONRPCMethod
@@ -13,6 +13,7 @@ __all__ = (
     'RESERVED_PREFIX',
     'MethodDescription',
     'MethodMap',
+    'Registry',
     'add_method',
     'add_methods',
     'as_method',
@@ -26,6 +27,23 @@ MethodMap: TypeAlias = MutableMapping[str, BaseJSONRPCMethod]
 
 RESERVED_PREFIX = 'rpc.'
 """Method names the specification reserves for system extensions."""
+
+
+class Registry(Protocol):
+    """What schema code and ``@rpc_method`` need of a server: its methods by name, their group tags, and a way
+    to add one. Dispatchers and servers are registries."""
+
+    @property
+    def methods(self) -> MethodMap:
+        """The served methods by name."""
+
+    def tags_of(self, name: str) -> tuple[str, ...]:
+        """The prefixes of the groups method ``name`` is served under, outermost first."""
+
+    def add_method(
+        self, method: MethodDescription, *, replace: bool = False, allow_reserved: bool = False
+    ) -> BaseJSONRPCMethod:
+        """Serve ``method`` under its name."""
 
 
 def as_method(method: MethodDescription, *, executor: Executor | None = None) -> BaseJSONRPCMethod:

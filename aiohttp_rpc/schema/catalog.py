@@ -18,8 +18,8 @@ from .docstrings import param_descriptions
 from .json_schema import JSONSchema, SchemaMode, json_schemas, json_value, with_keywords
 
 if TYPE_CHECKING:
-    from ..dispatch.dispatcher import Dispatcher
     from ..methods.method import BaseJSONRPCMethod
+    from ..methods.registry import Registry
 
 __all__ = (
     'DISCOVER_METHOD',
@@ -102,7 +102,7 @@ class Catalog:
     components: dict[str, JSONSchema]
 
 
-def build_catalog(server: Dispatcher, *, exclude: Iterable[str] = (DISCOVER_METHOD,)) -> Catalog:
+def build_catalog(server: Registry, *, exclude: Iterable[str] = (DISCOVER_METHOD,)) -> Catalog:
     """Describe the methods of ``server`` (a :class:`~aiohttp_rpc.Dispatcher` or any server), except ``exclude``.
 
     Parameters are read from each method's signature (``JSONRPCMethod.params``); a method object that does

@@ -10,13 +10,13 @@ from .catalog import DISCOVER_METHOD
 from .openrpc import DEFAULT_TITLE, DEFAULT_VERSION, build_openrpc
 
 if TYPE_CHECKING:
-    from ..dispatch.dispatcher import Dispatcher
+    from ..methods.registry import Registry
 
 __all__ = ('OpenRPCDocument', 'add_discovery')
 
 
 def add_discovery(
-    server: Dispatcher,
+    server: Registry,
     *,
     title: str = DEFAULT_TITLE,
     version: str = DEFAULT_VERSION,
@@ -59,7 +59,7 @@ class OpenRPCDocument:
 
     def __init__(
         self,
-        server: Dispatcher,
+        server: Registry,
         *,
         title: str = DEFAULT_TITLE,
         version: str = DEFAULT_VERSION,

@@ -27,7 +27,7 @@ from .json_schema import JSONSchema, with_keywords
 from .openrpc import DEFAULT_TITLE, DEFAULT_VERSION
 
 if TYPE_CHECKING:
-    from ..dispatch.dispatcher import Dispatcher
+    from ..methods.registry import Registry
 
 __all__ = ('OPENAPI_VERSION', 'build_openapi', 'operation_path')
 
@@ -42,7 +42,7 @@ _NAMED = (_KIND.POSITIONAL_OR_KEYWORD, _KIND.KEYWORD_ONLY)
 
 
 def build_openapi(
-    server: Dispatcher,
+    server: Registry,
     *,
     title: str = DEFAULT_TITLE,
     version: str = DEFAULT_VERSION,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog import MethodDoc, ParamDoc, build_catalog
 
 if TYPE_CHECKING:
-    from ..dispatch.dispatcher import Dispatcher
+    from ..methods.registry import Registry
 
 __all__ = ('DEFAULT_TITLE', 'DEFAULT_VERSION', 'OPENRPC_VERSION', 'build_openrpc')
 
@@ -34,7 +34,7 @@ DEFAULT_VERSION = '1.0.0'
 
 
 def build_openrpc(
-    server: Dispatcher,
+    server: Registry,
     *,
     title: str = DEFAULT_TITLE,
     version: str = DEFAULT_VERSION,

@@ -3,31 +3,54 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..dispatch.dispatcher import Dispatcher
+from ..dispatch.context import ContextFactory
+from ..dispatch.dispatcher import (
+    DEFAULT_BATCH_CONCURRENCY,
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_METHOD_LENGTH,
+    Dispatcher,
+)
+from ..dispatch.encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE
+from ..methods.method import BaseJSONRPCMethod, Guard
+from ..methods.registry import MethodDescription
 from ..schema.discovery import add_discovery
 from ..schema.openrpc import DEFAULT_TITLE, DEFAULT_VERSION
+from ..serialization import JSONCodec, json_deserialize, json_serialize
+from ..typedefs import ContextType, JSONDecoderType, JSONEncoderType, MiddlewareType
 from .docs import mount_docs
 from .origins import HOST_NOT_ALLOWED, ORIGIN_NOT_ALLOWED, HostPolicy, OriginPolicy, origin_policies_of
+
+if TYPE_CHECKING:
+    from ..methods.group import MethodGroup
 
 __all__ = ('BaseJSONRPCServer',)
 
 
-class BaseJSONRPCServer(Dispatcher, abc.ABC):
-    """A :class:`~aiohttp_rpc.dispatch.Dispatcher` that aiohttp can route requests to.
+class BaseJSONRPCServer(abc.ABC):
+    """A :class:`~aiohttp_rpc.dispatch.Dispatcher` behind an aiohttp handler.
 
-    Subclasses implement :meth:`handle_http_request`; method registration, middlewares and the protocol are
-    the dispatcher's. Every request first passes :meth:`check_access`: the ``Host`` allow-list, the
-    ``Origin`` policy, and any ``check_origins(...)`` middleware, all before the body is read.
+    Subclasses build the dispatcher from their options and implement :meth:`handle_http_request`; method
+    registration (``add_method(s)``, ``methods``, ``middlewares``, ...) is the dispatcher's, offered here under
+    the 2.0 names. Every request first passes :meth:`check_access`: the ``Host`` allow-list, the ``Origin``
+    policy, and any ``check_origins(...)`` middleware, all before the body is read.
 
     Args:
         allowed_origins: accepted ``Origin`` values (``None`` in it admits requests without one), or ``'*'``.
         allowed_hosts: accepted ``Host`` values (``'api.example.com'``, ``'*.example.com'``); ``None``: any.
-        **kwargs: see :class:`~aiohttp_rpc.dispatch.Dispatcher`.
+        json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
+        max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
+        validate_params, context_factory, context_type, guards: the dispatcher's options; see
+        :class:`~aiohttp_rpc.dispatch.Dispatcher`.
+
+    Attributes:
+        dispatcher: the :class:`~aiohttp_rpc.dispatch.Dispatcher`.
     """
 
     #: The policy used when ``allowed_origins`` is not given (``None``: no Origin check).
@@ -35,12 +58,44 @@ class BaseJSONRPCServer(Dispatcher, abc.ABC):
 
     def __init__(
         self,
-        *args: Any,
+        *,
         allowed_origins: Iterable[str | None] | str | None = None,
         allowed_hosts: Iterable[str] | None = None,
-        **kwargs: Any,
+        json_serialize: JSONEncoderType = json_serialize,
+        json_deserialize: JSONDecoderType = json_deserialize,
+        middlewares: Iterable[MiddlewareType] = (),
+        methods: MutableMapping[str, BaseJSONRPCMethod] | None = None,
+        max_batch: int | None = DEFAULT_MAX_BATCH,
+        batch_concurrency: int | None = DEFAULT_BATCH_CONCURRENCY,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+        max_method_length: int | None = DEFAULT_MAX_METHOD_LENGTH,
+        strict_floats: bool = True,
+        sync_executor: Executor | None = None,
+        validate_params: bool = False,
+        context_factory: ContextFactory | None = None,
+        context_type: Any = None,
+        guards: Iterable[Guard] = (),
     ) -> None:
-        super().__init__(*args, **kwargs)
+        self.dispatcher = Dispatcher(
+            json_serialize=json_serialize,
+            json_deserialize=json_deserialize,
+            middlewares=middlewares,
+            methods=methods,
+            max_batch=max_batch,
+            batch_concurrency=batch_concurrency,
+            call_timeout=call_timeout,
+            max_response_size=max_response_size,
+            max_batch_response_size=max_batch_response_size,
+            max_method_length=max_method_length,
+            strict_floats=strict_floats,
+            sync_executor=sync_executor,
+            validate_params=validate_params,
+            context_factory=context_factory,
+            context_type=context_type,
+            guards=guards,
+        )
         self.allowed_origins = allowed_origins
         self.allowed_hosts = allowed_hosts
         origin_policy = self.default_origin_policy if allowed_origins is None else OriginPolicy(allowed_origins)
@@ -48,6 +103,83 @@ class BaseJSONRPCServer(Dispatcher, abc.ABC):
         self._origin_policies = tuple(origin_policies)
         self._host_policy = HostPolicy(allowed_hosts) if allowed_hosts is not None else None
         self._has_access_checks = self._host_policy is not None or bool(self._origin_policies)
+
+    # -- the dispatcher, under the 2.0 names ----------------------------------------------------------------
+
+    @property
+    def methods(self) -> MutableMapping[str, BaseJSONRPCMethod]:
+        """The served methods by name (:attr:`Dispatcher.methods <aiohttp_rpc.dispatch.Dispatcher.methods>`)."""
+        return self.dispatcher.methods
+
+    @property
+    def middlewares(self) -> tuple[MiddlewareType, ...]:
+        """The middlewares, outermost first."""
+        return self.dispatcher.middlewares
+
+    @property
+    def codec(self) -> JSONCodec:
+        """The JSON codec."""
+        return self.dispatcher.codec
+
+    def add_method(
+        self, method: MethodDescription, *, replace: bool = False, allow_reserved: bool = False
+    ) -> BaseJSONRPCMethod:
+        """Serve ``method``; see :meth:`Dispatcher.add_method <aiohttp_rpc.dispatch.Dispatcher.add_method>`.
+
+        Raises:
+            ServerConfigurationError: the name is taken and ``replace`` is false, or it is reserved.
+        """
+        return self.dispatcher.add_method(method, replace=replace, allow_reserved=allow_reserved)
+
+    def add_methods(
+        self, methods: Iterable[MethodDescription], *, replace: bool = False, allow_reserved: bool = False
+    ) -> tuple[BaseJSONRPCMethod, ...]:
+        """Serve several methods; see :meth:`add_method`."""
+        return self.dispatcher.add_methods(methods, replace=replace, allow_reserved=allow_reserved)
+
+    def add_group(self, prefix: str, group: MethodGroup, *, replace: bool = False) -> MethodGroup:
+        """Serve ``group``'s methods as ``prefix.name``; see
+        :meth:`Dispatcher.add_group <aiohttp_rpc.dispatch.Dispatcher.add_group>`."""
+        return self.dispatcher.add_group(prefix, group, replace=replace)
+
+    def tags_of(self, name: str) -> tuple[str, ...]:
+        """The prefixes of the groups method ``name`` is served under, outermost first."""
+        return self.dispatcher.tags_of(name)
+
+    async def call(
+        self,
+        method_name: str,
+        *,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        extra_kwargs: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Call a registered method directly (no middlewares) and return its result.
+
+        Raises:
+            MethodNotFound: no method has that name.
+            JSONRPCError: whatever the method raised.
+        """
+        return await self.dispatcher.call(method_name, args=args, kwargs=kwargs, extra_kwargs=extra_kwargs)
+
+    async def dispatch(self, data: bytes | str, context: ContextType | None = None) -> bytes | None:
+        """Answer one raw message in process; see :meth:`Dispatcher.dispatch
+        <aiohttp_rpc.dispatch.Dispatcher.dispatch>`.
+
+        Raises:
+            RequestRejected: a middleware refused the message at the transport level.
+        """
+        return await self.dispatcher.dispatch(data, context)
+
+    async def dispatch_message(self, message: object, context: ContextType | None = None) -> bytes | None:
+        """:meth:`dispatch` for a message already decoded.
+
+        Raises:
+            RequestRejected: a middleware refused the message at the transport level.
+        """
+        return await self.dispatcher.dispatch_message(message, context)
+
+    # -- access ---------------------------------------------------------------------------------------------
 
     def check_access(self, http_request: web.BaseRequest) -> None:
         """Refuse a request from a host or origin that is not allowed.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..dispatch.dispatcher import Dispatcher
 from ..methods.method import JSONRPCMethod, PrepareResult
+from ..methods.registry import Registry
 from .http import rpc_server as default_rpc_server
 
 __all__ = ('rpc_method',)
@@ -17,7 +17,7 @@ F = TypeVar('F', bound=Callable[..., Any])
 def rpc_method(
     name: str | None = None,
     *,
-    rpc_server: Dispatcher = default_rpc_server,
+    rpc_server: Registry = default_rpc_server,
     pass_extra_kwargs: bool = False,
     prepare_result: PrepareResult | None = None,
 ) -> Callable[[F], F]:

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
+from concurrent.futures import Executor
 from typing import Any
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ..dispatch.context import ContextFactory
+from ..dispatch.dispatcher import (
+    DEFAULT_BATCH_CONCURRENCY,
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_METHOD_LENGTH,
+)
 from ..dispatch.eager import DeadlineExceeded, deadline
+from ..dispatch.encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE
 from ..dispatch.middleware import DEFAULT_MIDDLEWARES
 from ..errors import RequestRejected
+from ..methods.method import BaseJSONRPCMethod, Guard
+from ..serialization import json_deserialize, json_serialize
+from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .base import BaseJSONRPCServer
 
 __all__ = (
@@ -49,8 +61,10 @@ class JSONRPCServer(BaseJSONRPCServer):
         content_types: media types a POST may declare (415 otherwise); ``None`` accepts any, as 2.0 did.
         max_body_size: bytes a body may take (413 beyond); ``None`` leaves only aiohttp's own limit.
         body_timeout: seconds to receive the body (408 beyond); ``None`` waits as long as aiohttp does.
-        **kwargs: see :class:`~aiohttp_rpc.dispatch.Dispatcher`: ``json_serialize``, ``json_deserialize``,
-            ``middlewares``, ``methods``, ``max_batch`` and the other limits.
+        json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
+        max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
+        validate_params, context_factory, context_type, guards: the dispatcher's options; see
+        :class:`~aiohttp_rpc.dispatch.Dispatcher`.
 
     Example::
 
@@ -62,13 +76,49 @@ class JSONRPCServer(BaseJSONRPCServer):
 
     def __init__(
         self,
-        *args: Any,
+        *,
         content_types: Iterable[str] | None = DEFAULT_CONTENT_TYPES,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
-        **kwargs: Any,
+        allowed_origins: Iterable[str | None] | str | None = None,
+        allowed_hosts: Iterable[str] | None = None,
+        json_serialize: JSONEncoderType = json_serialize,
+        json_deserialize: JSONDecoderType = json_deserialize,
+        middlewares: Iterable[MiddlewareType] = (),
+        methods: MutableMapping[str, BaseJSONRPCMethod] | None = None,
+        max_batch: int | None = DEFAULT_MAX_BATCH,
+        batch_concurrency: int | None = DEFAULT_BATCH_CONCURRENCY,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+        max_method_length: int | None = DEFAULT_MAX_METHOD_LENGTH,
+        strict_floats: bool = True,
+        sync_executor: Executor | None = None,
+        validate_params: bool = False,
+        context_factory: ContextFactory | None = None,
+        context_type: Any = None,
+        guards: Iterable[Guard] = (),
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(
+            allowed_origins=allowed_origins,
+            allowed_hosts=allowed_hosts,
+            json_serialize=json_serialize,
+            json_deserialize=json_deserialize,
+            middlewares=middlewares,
+            methods=methods,
+            max_batch=max_batch,
+            batch_concurrency=batch_concurrency,
+            call_timeout=call_timeout,
+            max_response_size=max_response_size,
+            max_batch_response_size=max_batch_response_size,
+            max_method_length=max_method_length,
+            strict_floats=strict_floats,
+            sync_executor=sync_executor,
+            validate_params=validate_params,
+            context_factory=context_factory,
+            context_type=context_type,
+            guards=guards,
+        )
         self.content_types = None if content_types is None else frozenset(t.lower() for t in content_types)
         self._content_type_verdicts: dict[str | None, tuple[bool, str | None]] = {}
         self._content_type_refusal = (
@@ -109,10 +159,10 @@ class JSONRPCServer(BaseJSONRPCServer):
                 raise web.HTTPRequestTimeout(text='The request body was not received in time.') from None
         message = body if charset is None else _decode(body, charset)
         if message is None:
-            return web.Response(body=self.parse_error_reply, headers=_JSON_REPLY_HEADERS)
+            return web.Response(body=self.dispatcher.parse_error_reply, headers=_JSON_REPLY_HEADERS)
 
         try:
-            output = await self.dispatch(message, {'http_request': http_request})
+            output = await self.dispatcher.dispatch(message, {'http_request': http_request})
         except RequestRejected as exc:
             return web.Response(status=exc.status, text=exc.reason)
         if output is None:

@@ -10,12 +10,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from concurrent.futures import Executor
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMessage, web
 
+from ..dispatch.context import ContextFactory
+from ..dispatch.dispatcher import (
+    DEFAULT_BATCH_CONCURRENCY,
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_METHOD_LENGTH,
+)
+from ..dispatch.encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE
+from ..methods.method import BaseJSONRPCMethod, Guard
 from ..protocol.request import JSONRPCRequest
+from ..serialization import json_deserialize, json_serialize
+from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from ..ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, PEER_KEY, MessageHook, WSConnection, WSPeer
 from .base import BaseJSONRPCServer
 from .origins import OriginPolicy
@@ -60,7 +72,10 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         max_buffered_bytes: bytes one connection may hold in its write buffer (4 MiB) before the server stops
             reading from it and senders to it wait: what a peer that does not read its replies can cost.
         peer_timeout: seconds a call to a peer waits for its reply.
-        **kwargs: see :class:`~aiohttp_rpc.dispatch.Dispatcher`.
+        json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
+        max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
+        validate_params, context_factory, context_type, guards: the dispatcher's options; see
+        :class:`~aiohttp_rpc.dispatch.Dispatcher`.
 
     Attributes:
         peers: the live connections, as :class:`~aiohttp_rpc.WSPeer` objects.
@@ -77,7 +92,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
 
     def __init__(
         self,
-        *args: Any,
+        *,
         json_response_handler: WSJSONResponseHandler | None = None,
         ws_response_cls: type[web.WebSocketResponse] = web.WebSocketResponse,
         ws_response_kwargs: Mapping[str, Any] | None = None,
@@ -85,9 +100,45 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
         peer_timeout: float | None = 60,
         max_ws_connections: int | None = DEFAULT_MAX_WS_CONNECTIONS,
-        **kwargs: Any,
+        allowed_origins: Iterable[str | None] | str | None = None,
+        allowed_hosts: Iterable[str] | None = None,
+        json_serialize: JSONEncoderType = json_serialize,
+        json_deserialize: JSONDecoderType = json_deserialize,
+        middlewares: Iterable[MiddlewareType] = (),
+        methods: MutableMapping[str, BaseJSONRPCMethod] | None = None,
+        max_batch: int | None = DEFAULT_MAX_BATCH,
+        batch_concurrency: int | None = DEFAULT_BATCH_CONCURRENCY,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        max_batch_response_size: int | None = DEFAULT_MAX_BATCH_RESPONSE_SIZE,
+        max_method_length: int | None = DEFAULT_MAX_METHOD_LENGTH,
+        strict_floats: bool = True,
+        sync_executor: Executor | None = None,
+        validate_params: bool = False,
+        context_factory: ContextFactory | None = None,
+        context_type: Any = None,
+        guards: Iterable[Guard] = (),
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(
+            allowed_origins=allowed_origins,
+            allowed_hosts=allowed_hosts,
+            json_serialize=json_serialize,
+            json_deserialize=json_deserialize,
+            middlewares=middlewares,
+            methods=methods,
+            max_batch=max_batch,
+            batch_concurrency=batch_concurrency,
+            call_timeout=call_timeout,
+            max_response_size=max_response_size,
+            max_batch_response_size=max_batch_response_size,
+            max_method_length=max_method_length,
+            strict_floats=strict_floats,
+            sync_executor=sync_executor,
+            validate_params=validate_params,
+            context_factory=context_factory,
+            context_type=context_type,
+            guards=guards,
+        )
         self.max_ws_connections = max_ws_connections
         self.ws_response_cls = ws_response_cls
         self.ws_response_kwargs = {**DEFAULT_WS_RESPONSE_KWARGS, **(ws_response_kwargs or {})}
@@ -121,7 +172,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         connection = WSConnection(
             ws,
             codec=self.codec,
-            dispatcher=self,
+            dispatcher=self.dispatcher,
             context={'http_request': http_request, 'ws_connect': ws},
             timeout=self._peer_timeout,
             max_in_flight=self._max_in_flight,
