@@ -12,12 +12,14 @@ from .decorators import rpc_method
 from .dispatch import Dispatcher
 from .methods import BaseJSONRPCMethod, JSONRPCMethod, MethodGroup
 from .protocol import (
+    ContextKey,
     JSONRPCBatchRequest,
     JSONRPCBatchResponse,
     JSONRPCDuplicatedResults,
     JSONRPCRequest,
     JSONRPCResponse,
     JSONRPCUnlinkedResults,
+    RequestContext,
 )
 from .server import BaseJSONRPCServer, JSONRPCServer, WSJSONRPCServer, rpc_server
 from .server.guards import require_bearer_token, require_client_address, require_header, require_host
@@ -29,6 +31,7 @@ __all__ = (
     'BaseJSONRPCClient',
     'BaseJSONRPCMethod',
     'BaseJSONRPCServer',
+    'ContextKey',
     'Dispatcher',
     'JSONRPCBatchRequest',
     'JSONRPCBatchResponse',
@@ -41,6 +44,7 @@ __all__ = (
     'JSONRPCUnlinkedResults',
     'MethodGroup',
     'ReconnectPolicy',
+    'RequestContext',
     'WSJSONRPCClient',
     'WSJSONRPCServer',
     'WSPeer',

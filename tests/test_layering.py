@@ -132,9 +132,11 @@ AIOHTTP_RPC_2_0_NAMES = {
 }
 
 OUR_NAMES = {
+    'ContextKey',
     'Dispatcher',
     'MethodGroup',
     'ReconnectPolicy',
+    'RequestContext',
     'WSPeer',
     '__version__',
     'get_peer',

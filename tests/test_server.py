@@ -758,7 +758,7 @@ async def test_batch_members_keep_their_own_task_semantics(rpc_server_factory: A
 
 async def test_dispatch_is_the_one_door() -> None:
     """``dispatch(data, context=None)`` and its decoded twin answer with bytes, or None for a notification; a
-    call that waits is simply awaited; the context is used as given and defaults to a new dict each time."""
+    call that waits is simply awaited; the context defaults to a new RequestContext each time."""
     release = asyncio.Event()
 
     async def instant(value: int) -> int:
@@ -800,10 +800,13 @@ async def test_dispatch_is_the_one_door() -> None:
 
     request = {'jsonrpc': '2.0', 'method': 'seen', 'id': 4}
     assert json.loads(await server.dispatch_message(request)) == {'jsonrpc': '2.0', 'id': 4, 'result': ['touched']}
-    context = {'connection': 'kept'}
     reply = {'jsonrpc': '2.0', 'id': 4, 'result': ['connection', 'touched']}
+    plain = {'connection': 'kept'}
+    assert json.loads(await server.dispatch_message(request, plain)) == reply
+    assert plain == {'connection': 'kept'}  # a plain mapping is copied into the message's RequestContext
+    context = aiohttp_rpc.RequestContext(connection='kept')
     assert json.loads(await server.dispatch_message(request, context)) == reply
-    assert context == {'connection': 'kept', 'touched': True}  # used as given
+    assert context == {'connection': 'kept', 'touched': True}  # a RequestContext is used as given
 
 
 @pytest.mark.parametrize('server_class', [aiohttp_rpc.JSONRPCServer, aiohttp_rpc.WSJSONRPCServer])

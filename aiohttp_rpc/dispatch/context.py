@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..constants import NOTHING
 from ..methods.params import type_hints
+from ..protocol.context import HTTP_REQUEST
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from ..protocol.request import JSONRPCRequest
 
 __all__ = ('ContextFactory', 'ContextProvider')
 
-ContextFactory = Callable[[Any], Any]
+ContextFactory = Callable[['web.Request | None'], Any]
 """``def factory(http_request) -> context`` or ``async def``; ``http_request`` is ``None`` in-process."""
 
 _CACHE_KEY = '_aiohttp_rpc_context'
@@ -46,7 +49,7 @@ class ContextProvider:
         shared = request.context
         context = shared.get(_CACHE_KEY, NOTHING)
         if context is NOTHING:
-            context = None if self.factory is None else self.factory(shared.get('http_request'))
+            context = None if self.factory is None else self.factory(shared.get(HTTP_REQUEST))
             if inspect.isawaitable(context):
                 context = asyncio.ensure_future(context)
             shared[_CACHE_KEY] = context

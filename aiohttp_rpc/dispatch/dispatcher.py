@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 from ..errors import MethodNotFound, ParseError
 from ..methods.method import BaseJSONRPCMethod, Guard
 from ..methods.registry import MethodDescription
+from ..protocol.context import RequestContext
 from ..protocol.response import error_reply
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from ..serialization import json_deserialize as default_json_deserialize
-from ..typedefs import ContextType, JSONDecoderType, JSONEncoderType, MiddlewareType
+from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .context import ContextFactory, ContextProvider
 from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
 from .middleware import build_chain, passes_through
@@ -200,10 +201,12 @@ class Dispatcher:
 
     # -- dispatch -------------------------------------------------------------------------------------------
 
-    async def dispatch(self, data: bytes | str, context: ContextType | None = None) -> bytes | None:
+    async def dispatch(self, data: bytes | str, context: Mapping[str, Any] | None = None) -> bytes | None:
         """Answer one raw message: the reply's bytes, or ``None`` when no reply is due.
 
-        ``context`` is shared by every request of the message (``request.context``); by default a new dict.
+        ``context`` becomes the message's :class:`~aiohttp_rpc.RequestContext`, shared by its requests
+        (``request.context``): a ``RequestContext`` is used as it is (so you see what middlewares add to it), any
+        other mapping is copied into a new one; by default it starts empty.
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
@@ -212,16 +215,16 @@ class Dispatcher:
             message = self._loads(data)
         except ValueError:
             return self.parse_error_reply
-        return await self._pipeline.answer(message, {} if context is None else context)
+        return await self._pipeline.answer(message, _as_context(context))
 
-    async def dispatch_message(self, message: object, context: ContextType | None = None) -> bytes | None:
+    async def dispatch_message(self, message: object, context: Mapping[str, Any] | None = None) -> bytes | None:
         """:meth:`dispatch` for a message already decoded (a WebSocket reader decodes frames to tell replies
         to its own calls from requests).
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
-        return await self._pipeline.answer(message, {} if context is None else context)
+        return await self._pipeline.answer(message, _as_context(context))
 
     def never_waits(self, message: object) -> bool:
         """Whether answering ``message`` certainly completes without waiting for anything: a single call to a
@@ -235,3 +238,9 @@ class Dispatcher:
             return True
         route = self._routes.get(method_name)
         return route is None or route.never_waits
+
+
+def _as_context(context: Mapping[str, Any] | None) -> RequestContext:
+    if isinstance(context, RequestContext):
+        return context
+    return RequestContext() if context is None else RequestContext(context)

@@ -17,9 +17,9 @@ from collections.abc import Coroutine
 from typing import Any, TypeAlias
 
 from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected
+from ..protocol.context import RequestContext
 from ..protocol.request import JSONRPCRequest, is_valid_id
 from ..protocol.response import JSONRPCResponse, error_reply
-from ..typedefs import ContextType
 from .eager import DeadlineExceeded, Later, finish_within, run_all, send_none
 from .encoder import ReplyEncoder
 from .middleware import Chain
@@ -68,7 +68,7 @@ class Pipeline:
         self._batch_concurrency = batch_concurrency
         self._max_name_length = sys.maxsize if max_method_length is None else max_method_length
 
-    async def answer(self, message: object, context: ContextType) -> bytes | None:
+    async def answer(self, message: object, context: RequestContext) -> bytes | None:
         """The reply's bytes to one decoded message, or ``None`` when no reply is due.
 
         Raises:
@@ -84,7 +84,7 @@ class Pipeline:
             return None if outputs is None else self._encoder.encode(outputs)
         return self._encoder.encode_reply(error_reply(None, InvalidRequest(data=_NOT_A_MESSAGE)))
 
-    async def _batch(self, items: list[object], context: ContextType) -> list[Reply] | Reply | None:
+    async def _batch(self, items: list[object], context: RequestContext) -> list[Reply] | Reply | None:
         if not items:
             return error_reply(None, InvalidRequest())
         if self._max_batch is not None and len(items) > self._max_batch:
@@ -93,7 +93,7 @@ class Pipeline:
         await run_all(self._start, items, context, outputs, limit=self._batch_concurrency)
         return [output for output in outputs if output is not None] or None
 
-    def _start(self, item: object, context: ContextType) -> Reply | Later[Reply | None] | None:
+    def _start(self, item: object, context: RequestContext) -> Reply | Later[Reply | None] | None:
         """Start one call: its reply (``None`` for a notification) when it finished at once, else a
         :class:`Later` that finishes it."""
         if not isinstance(item, dict):

@@ -15,11 +15,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..constants import NOTHING
 from ..errors import InvalidParams, JSONRPCError, ServerConfigurationError
 from .params import ParamSpec, ParamsValidator, raw_annotations, read_params, read_return_annotation, type_hints
+
+if TYPE_CHECKING:
+    from ..protocol.request import JSONRPCRequest
 
 __all__ = ('CONTEXT_KEY', 'CONTEXT_PARAM', 'DEFAULT_SLOW_CALL_THRESHOLD', 'BaseJSONRPCMethod', 'Guard', 'JSONRPCMethod')
 
@@ -34,7 +37,7 @@ CONTEXT_PARAM = 'rpc_context'
 CONTEXT_KEY = 'rpc_context'
 """The ``extra_kwargs`` key the dispatcher puts the request context under."""
 
-Guard = Callable[[Any], 'bool | Awaitable[bool]']
+Guard = Callable[['JSONRPCRequest'], 'bool | Awaitable[bool]']
 """``async def guard(rpc_request) -> bool`` (or sync); may also raise a ``JSONRPCError``."""
 
 PrepareResult = Callable[[Any], Any]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import hdrs, web
 
 from ..errors import InternalError, JSONRPCError, RequestRejected
+from ..protocol.context import HTTP_REQUEST
 
 try:
     from opentelemetry import context as otel_context
@@ -178,7 +179,7 @@ def _start_of(request: JSONRPCRequest, propagate: bool) -> tuple[Context, Contex
     enclosing = otel_context.get_value(_ORIGIN, current)
     origin = enclosing if isinstance(enclosing, Context) else current
     span_context = trace.get_current_span(origin).get_span_context()
-    http_request = shared.get('http_request')
+    http_request = shared.get(HTTP_REQUEST)
     if span_context.is_valid and not span_context.is_remote:  # e.g. the HTTP request's span
         start = (origin, origin, SpanKind.INTERNAL)
     elif propagate and http_request is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .context import ContextKey, RequestContext
 from .request import JSONRPCBatchRequest, JSONRPCRequest
 from .response import JSONRPCBatchResponse, JSONRPCResponse
 from .results import JSONRPCDuplicatedResults, JSONRPCUnlinkedResults
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     'BaseJSONRPCMethod',
+    'ContextKey',
     'JSONRPCBatchRequest',
     'JSONRPCBatchResponse',
     'JSONRPCDuplicatedResults',
@@ -26,6 +28,7 @@ __all__ = (
     'JSONRPCRequest',
     'JSONRPCResponse',
     'JSONRPCUnlinkedResults',
+    'RequestContext',
 )
 
 _FROM_METHODS = frozenset({'BaseJSONRPCMethod', 'JSONRPCMethod'})

@@ -10,6 +10,7 @@ from typing import Any
 from ..constants import NOTHING, VERSION_2_0
 from ..errors import InvalidParams, InvalidRequest
 from ..typedefs import JSONRPCIDType
+from .context import RequestContext
 from .params import convert_params_to_args_and_kwargs, parse_args_and_kwargs, validate_jsonrpc
 
 __all__ = ('JSONRPCBatchRequest', 'JSONRPCRequest', 'call_params', 'get_random_id', 'is_valid_id')
@@ -45,7 +46,9 @@ class JSONRPCRequest:
         id: the request id; ``None`` makes it a notification (unless it came from the wire as ``"id": null``).
         jsonrpc: always ``"2.0"``.
         extra_kwargs: values middlewares pass to methods added with ``pass_extra_kwargs=True``.
-        context: per-message context, e.g. ``{'http_request': aiohttp.web.Request}`` on a server.
+        context: the message's :class:`~aiohttp_rpc.RequestContext`: a dict (``{'http_request': ...}`` on a
+            server) with typed fields and keys. A plain mapping given here is kept as it is (2.0 code), without
+            the typed fields.
         params: the raw ``params`` member, or ``NOTHING`` when absent.
         args: positional arguments derived from ``params``.
         kwargs: keyword arguments derived from ``params``.
@@ -59,7 +62,7 @@ class JSONRPCRequest:
     id: JSONRPCIDType | None = None
     jsonrpc: str = VERSION_2_0
     extra_kwargs: MutableMapping[str, Any] = field(default_factory=dict)
-    context: MutableMapping[str, Any] = field(default_factory=dict)
+    context: RequestContext = field(default_factory=RequestContext)
     params: Any = NOTHING
     args: Sequence[Any] | None = None
     kwargs: Mapping[str, Any] | None = None
@@ -118,7 +121,7 @@ class JSONRPCRequest:
         request.id = request_id
         request.jsonrpc = VERSION_2_0
         request.extra_kwargs = {}
-        request.context = {}
+        request.context = RequestContext()
         request.params = params
         if args:
             request.args, request.kwargs = args, {}
@@ -130,7 +133,7 @@ class JSONRPCRequest:
         return request
 
     @classmethod
-    def from_message(cls, data: dict[str, Any], context: MutableMapping[str, Any]) -> JSONRPCRequest:
+    def from_message(cls, data: dict[str, Any], context: RequestContext) -> JSONRPCRequest:
         """Build a request from one decoded JSON object: the dispatcher's per-call path.
 
         The common, valid shape is checked and built inline; anything else goes through :meth:`load`, which
@@ -204,7 +207,8 @@ class JSONRPCRequest:
         request.id = request_id
         request.jsonrpc = VERSION_2_0
         request.extra_kwargs = kwargs.get('extra_kwargs') or {}
-        request.context = kwargs.get('context', {})
+        context = kwargs.get('context')
+        request.context = RequestContext() if context is None else context  # a mapping given is used as it is
         request.params = params
         request.args = args
         request.kwargs = call_kwargs

@@ -23,7 +23,7 @@ from ..methods.registry import MethodDescription
 from ..schema.discovery import add_discovery
 from ..schema.openrpc import DEFAULT_TITLE, DEFAULT_VERSION
 from ..serialization import JSONCodec, json_deserialize, json_serialize
-from ..typedefs import ContextType, JSONDecoderType, JSONEncoderType, MiddlewareType
+from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .docs import mount_docs
 from .origins import HOST_NOT_ALLOWED, ORIGIN_NOT_ALLOWED, HostPolicy, OriginPolicy, origin_policies_of
 
@@ -162,7 +162,7 @@ class BaseJSONRPCServer(abc.ABC):
         """
         return await self.dispatcher.call(method_name, args=args, kwargs=kwargs, extra_kwargs=extra_kwargs)
 
-    async def dispatch(self, data: bytes | str, context: ContextType | None = None) -> bytes | None:
+    async def dispatch(self, data: bytes | str, context: Mapping[str, Any] | None = None) -> bytes | None:
         """Answer one raw message in process; see :meth:`Dispatcher.dispatch
         <aiohttp_rpc.dispatch.Dispatcher.dispatch>`.
 
@@ -171,7 +171,7 @@ class BaseJSONRPCServer(abc.ABC):
         """
         return await self.dispatcher.dispatch(data, context)
 
-    async def dispatch_message(self, message: object, context: ContextType | None = None) -> bytes | None:
+    async def dispatch_message(self, message: object, context: Mapping[str, Any] | None = None) -> bytes | None:
         """:meth:`dispatch` for a message already decoded.
 
         Raises:

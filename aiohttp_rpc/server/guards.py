@@ -14,6 +14,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..protocol.context import HTTP_REQUEST
 from .origins import HostPolicy
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ TokenCheck = Callable[[str], 'bool | Awaitable[bool]']
 
 
 def _http_request(rpc_request: JSONRPCRequest) -> Any:
-    return rpc_request.context.get('http_request')
+    return rpc_request.context.get(HTTP_REQUEST)
 
 
 def require_bearer_token(tokens: Iterable[str] | TokenCheck) -> Callable[[JSONRPCRequest], Awaitable[bool]]:

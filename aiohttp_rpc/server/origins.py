@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import RequestRejected
+from ..protocol.context import HTTP_REQUEST
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -118,7 +119,7 @@ def check_origins(allowed_origins: Iterable[str | None]) -> MiddlewareType:
     policy = OriginPolicy(tuple(allowed_origins))
 
     async def check_origins_middleware(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
-        http_request = request.context.get('http_request')
+        http_request = request.context.get(HTTP_REQUEST)
         if http_request is None or not policy.allows(http_request):
             raise RequestRejected(403, ORIGIN_NOT_ALLOWED)
         return await handler(request)

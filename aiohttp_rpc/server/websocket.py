@@ -25,6 +25,7 @@ from ..dispatch.dispatcher import (
 )
 from ..dispatch.encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE
 from ..methods.method import BaseJSONRPCMethod, Guard
+from ..protocol.context import HTTP_REQUEST, WS
 from ..protocol.request import JSONRPCRequest
 from ..serialization import json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
@@ -173,7 +174,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             ws,
             codec=self.codec,
             dispatcher=self.dispatcher,
-            context={'http_request': http_request, 'ws_connect': ws},
+            context={HTTP_REQUEST: http_request, WS: ws},
             timeout=self._peer_timeout,
             max_in_flight=self._max_in_flight,
             max_buffered_bytes=self._max_buffered_bytes,

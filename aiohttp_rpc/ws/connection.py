@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMessage, WSMsgType
 
 from ..errors import ParseError, RequestRejected, TransportError
+from ..protocol.context import WS, RequestContext
 from ..protocol.response import JSONRPCResponse
 from ..serialization import json_deserialize
 from .backlog import MAX_POSTED, Backlog
@@ -209,7 +210,7 @@ class WSConnection:
                 del msg  # nothing of a finished message stays reachable while the next one is awaited
                 outcome: bytes | Coroutine[Any, Any, None] | None
                 if isinstance(taken, dict):  # a call that never waits: answered here, at once
-                    outcome = await self._dispatcher.dispatch_message(taken, dict(self.context))
+                    outcome = await self._dispatcher.dispatch_message(taken, RequestContext(self.context))
                 else:
                     outcome = taken
                 del taken
@@ -258,7 +259,7 @@ class WSConnection:
 
     async def _reply_later(self, message: object) -> None:
         try:
-            reply = await self._dispatcher.dispatch_message(message, dict(self.context))
+            reply = await self._dispatcher.dispatch_message(message, RequestContext(self.context))
             if reply is not None:
                 await self._outbox.send(reply)
         except RequestRejected as exc:
@@ -297,7 +298,7 @@ class WSConnection:
             TransportError: the connection closed before the reply came.
             RequestTimeoutError: no reply within the timeout (``kwargs['timeout']`` overrides it).
         """
-        context: MutableMapping[str, Any] = {'ws_connect': self.ws}
+        context: MutableMapping[str, Any] = {WS: self.ws}
         if not expect_reply or not request_ids:
             await self.send_frame(payload)
             return None, context

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..caller.base import BaseJSONRPCClient, ClientState
 from ..errors import DEFAULT_KNOWN_ERRORS_MAP, JSONRPCError
+from ..protocol.context import HTTP_REQUEST, PEER
 from ..serialization import json_deserialize, json_serialize
 from .connection import WSConnection
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ('PEER_KEY', 'WSPeer', 'get_peer')
 
-PEER_KEY = 'rpc_peer'
+PEER_KEY = PEER
 """The ``request.context`` key of the :class:`WSPeer` (or client) a WebSocket request came from."""
 
 
@@ -71,7 +72,7 @@ class WSPeer(BaseJSONRPCClient):
     @property
     def http_request(self) -> web.Request:
         """The HTTP request that opened the WebSocket."""
-        request: web.Request = self.transport.context['http_request']
+        request: web.Request = self.transport.context[HTTP_REQUEST]
         return request
 
     @property

@@ -9,6 +9,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...errors import EmptyResponse, HTTPStatusError, RequestRejected, TransportError
+from ...protocol.context import RequestContext
 
 if TYPE_CHECKING:
     from ...dispatch.dispatcher import Dispatcher
@@ -66,7 +67,7 @@ class LocalTransport:
         """
         if self._closed:
             raise TransportError(data={'details': 'The local transport is closed.'})
-        server_context: MutableMapping[str, Any] = dict(self.context)
+        server_context = RequestContext(self.context)
         try:
             output = await self.dispatcher.dispatch(payload, server_context)
         except RequestRejected as exc:

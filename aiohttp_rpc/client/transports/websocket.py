@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from ...errors import RequestTimeoutError, TransportError
+from ...protocol.context import WS
 from ...ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class WSTransport:
             ws,
             codec=self._codec,
             dispatcher=self._dispatcher,
-            context={**self._context, 'ws_connect': ws},
+            context={**self._context, WS: ws},
             timeout=self._timeout,
             max_in_flight=self._max_in_flight,
             max_buffered_bytes=self._max_buffered_bytes,
