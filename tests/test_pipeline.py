@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import Iterator
@@ -88,3 +89,91 @@ def _app(server: aiohttp_rpc.JSONRPCServer) -> Any:
     app = web.Application()
     app.router.add_post('/rpc', server.handle_http_request)
     return app
+
+
+async def passthrough(request: aiohttp_rpc.JSONRPCRequest, handler: Any) -> aiohttp_rpc.JSONRPCResponse:
+    """A user middleware that changes nothing but is not declared transparent: it makes every call build its
+    request and run the chain."""
+    return await handler(request)
+
+
+async def plain_ok(a: int, b: int = 1) -> int:
+    return a + b
+
+
+async def plain_error() -> None:
+    raise aiohttp_rpc.errors.InvalidParams(data={'details': 'no'})
+
+
+async def plain_bug() -> None:
+    raise ZeroDivisionError('secret detail')
+
+
+def plain_sync(x: int) -> int:
+    return x * 2
+
+
+async def plain_waits(x: int) -> int:
+    await asyncio.sleep(0)
+    return x
+
+
+async def plain_too_slow() -> None:
+    await asyncio.Event().wait()
+
+
+CALLS = [
+    {'jsonrpc': '2.0', 'method': 'plain_ok', 'params': [1, 2], 'id': 1},
+    {'jsonrpc': '2.0', 'method': 'plain_ok', 'params': {'a': 5}, 'id': 'x'},
+    {'jsonrpc': '2.0', 'method': 'plain_ok', 'params': [1, 2, 3], 'id': 2},
+    {'jsonrpc': '2.0', 'method': 'plain_ok', 'params': {'c': 1}, 'id': 3},
+    {'jsonrpc': '2.0', 'method': 'plain_ok', 'params': [1], 'id': None},
+    {'jsonrpc': '2.0', 'method': 'plain_ok', 'params': [1]},
+    {'jsonrpc': '2.0', 'method': 'plain_error', 'id': 4},
+    {'jsonrpc': '2.0', 'method': 'plain_bug', 'id': 5},
+    {'jsonrpc': '2.0', 'method': 'plain_bug'},
+    {'jsonrpc': '2.0', 'method': 'plain_sync', 'params': [21], 'id': 6},
+    {'jsonrpc': '2.0', 'method': 'plain_waits', 'params': [7], 'id': 7},
+    {'jsonrpc': '2.0', 'method': 'plain_too_slow', 'id': 8},
+    {'jsonrpc': '2.0', 'method': 'missing', 'id': 9},
+]
+
+
+@pytest.mark.parametrize('middlewares', ['default', 'none'])
+async def test_the_lazy_request_changes_nothing_a_client_or_the_log_can_see(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture, middlewares: str
+) -> None:
+    """The same calls, answered once with the request built lazily (transparent middlewares, plain methods) and
+    once with it built for every call (one more, ordinary middleware): the same replies, one by one and as a
+    batch, and the same log records, logger and traceback included."""
+    chain = list(DEFAULT_MIDDLEWARES) if middlewares == 'default' else []
+    methods = [plain_ok, plain_error, plain_bug, plain_sync, plain_waits, plain_too_slow]
+    outcomes = []
+    for extra in ([], [passthrough]):
+        server = aiohttp_rpc.JSONRPCServer(middlewares=[*extra, *chain], call_timeout=0.2)
+        server.add_methods(methods)
+        assert server.dispatcher._pipeline._lazy is not extra  # the lazy path is taken, then not
+        client = await aiohttp_client(_app(server))
+        caplog.clear()
+        replies = []
+        for call in CALLS:
+            response = await client.post('/rpc', json=call)
+            replies.append((response.status, await response.text()))
+        response = await client.post('/rpc', json=CALLS)
+        replies.append((response.status, await response.text()))
+        records = [
+            (record.name, record.levelname, record.getMessage(), record.exc_info[0] if record.exc_info else None)
+            for record in caplog.records
+            if record.name.startswith('aiohttp_rpc')
+        ]
+        outcomes.append((replies, records))
+        await client.close()
+    lazy, full = outcomes
+    assert lazy == full
+    replies, records = lazy
+    assert replies[0] == (200, '{"id":1,"jsonrpc":"2.0","result":3}')
+    assert replies[7][1] == '{"id":5,"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error"}}'
+    assert ('aiohttp_rpc.middlewares' if middlewares == 'default' else 'aiohttp_rpc.dispatch', 'ERROR') in {
+        (name, level) for name, level, _, _ in records
+    }
+    assert any(exc is ZeroDivisionError for _, _, _, exc in records)

@@ -8,7 +8,7 @@ WebSocket. It knows nothing of aiohttp: a transport hands it a message and a con
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, MutableMapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from ..serialization import json_deserialize as default_json_deserialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .context import ContextFactory, ContextProvider
 from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
-from .middleware import build_chain, passes_through
+from .middleware import transparent
 from .pipeline import Pipeline
 from .routes import Routes
 from .scope import guard_middleware
@@ -125,25 +125,28 @@ class Dispatcher:
         self.methods = self._routes.methods
         self.middlewares = tuple(middlewares)
         self.guards = tuple(guards)
-        self._loads = json_deserialize if json_deserialize is default_json_deserialize else self.codec.loads
         server_middlewares = (*self.middlewares, guard_middleware(self.guards)) if self.guards else self.middlewares
-        self._passes_through = not self.guards and passes_through(self.middlewares)
+        self._transparent = not self.guards and transparent(self.middlewares)
         encoder = ReplyEncoder(
             self.codec,
             max_response_size=max_response_size,
             max_batch_response_size=max_batch_response_size,
             strict_floats=strict_floats,
         )
+        self.parse_error_reply = self.codec.dumps(error_reply(None, ParseError(data={'details': 'Invalid JSON'})))
+        """The serialized reply to a message that is not valid JSON (-32700, id null)."""
+        loads = json_deserialize if json_deserialize is default_json_deserialize else self.codec.loads
         self._pipeline = Pipeline(
-            build_chain(server_middlewares, self._routes.handle),
+            server_middlewares,
+            self._routes,
             encoder,
+            loads=loads,
+            parse_error_reply=self.parse_error_reply,
             call_timeout=call_timeout,
             max_batch=max_batch,
             batch_concurrency=batch_concurrency,
             max_method_length=max_method_length,
         )
-        self.parse_error_reply = self.codec.dumps(error_reply(None, ParseError(data={'details': 'Invalid JSON'})))
-        """The serialized reply to a message that is not valid JSON (-32700, id null)."""
 
     # -- registry -------------------------------------------------------------------------------------------
 
@@ -201,8 +204,10 @@ class Dispatcher:
 
     # -- dispatch -------------------------------------------------------------------------------------------
 
-    async def dispatch(self, data: bytes | str, context: Mapping[str, Any] | None = None) -> bytes | None:
-        """Answer one raw message: the reply's bytes, or ``None`` when no reply is due.
+    def dispatch(
+        self, data: bytes | str, context: Mapping[str, Any] | None = None
+    ) -> Coroutine[Any, Any, bytes | None]:
+        """Answer one raw message: await it for the reply's bytes, or ``None`` when no reply is due.
 
         ``context`` becomes the message's :class:`~aiohttp_rpc.RequestContext`, shared by its requests
         (``request.context``): a ``RequestContext`` is used as it is (so you see what middlewares add to it), any
@@ -211,27 +216,25 @@ class Dispatcher:
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
-        try:
-            message = self._loads(data)
-        except ValueError:
-            return self.parse_error_reply
-        return await self._pipeline.answer(message, _as_context(context))
+        return self._pipeline.dispatch(data, _as_context(context))  # the pipeline's coroutine: one frame less
 
-    async def dispatch_message(self, message: object, context: Mapping[str, Any] | None = None) -> bytes | None:
+    def dispatch_message(
+        self, message: object, context: Mapping[str, Any] | None = None
+    ) -> Coroutine[Any, Any, bytes | None]:
         """:meth:`dispatch` for a message already decoded (a WebSocket reader decodes frames to tell replies
         to its own calls from requests).
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
-        return await self._pipeline.answer(message, _as_context(context))
+        return self._pipeline.answer(message, _as_context(context))
 
     def never_waits(self, message: object) -> bool:
         """Whether answering ``message`` certainly completes without waiting for anything: a single call to a
         method whose code never awaits, with only built-in middlewares around it, or a malformed one, whose error
         is known at once. A reader that must never wait answers such a message itself and any other in a task
         of its own, so that a call finishes in the task it started in."""
-        if type(message) is not dict or not self._passes_through:
+        if type(message) is not dict or not self._transparent:
             return False
         method_name = message.get('method')
         if type(method_name) is not str:

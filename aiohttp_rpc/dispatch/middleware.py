@@ -28,7 +28,7 @@ __all__ = (
     'exception_middleware',
     'inject_request_middleware',
     'logging_middleware',
-    'passes_through',
+    'transparent',
 )
 
 logger = logging.getLogger('aiohttp_rpc.middlewares')
@@ -51,10 +51,9 @@ def build_chain(middlewares: Iterable[MiddlewareType], handler: Chain) -> Chain:
     return handler
 
 
-def passes_through(middlewares: Iterable[MiddlewareType]) -> bool:
-    """Whether every one of ``middlewares`` waits for nothing but its handler (see :class:`StepMiddleware`), so
-    that a call through them suspends only if the method does."""
-    return all(isinstance(middleware, StepMiddleware) and middleware.passes_through for middleware in middlewares)
+def transparent(middlewares: Iterable[MiddlewareType]) -> bool:
+    """Whether every one of ``middlewares`` is transparent (see :class:`StepMiddleware`)."""
+    return all(isinstance(middleware, StepMiddleware) and middleware.transparent for middleware in middlewares)
 
 
 class StepMiddleware:
@@ -67,12 +66,16 @@ class StepMiddleware:
     Args:
         build: ``build(handler) -> step``; ``step(request)`` returns the coroutine answering the request.
         name: the middleware's name (in ``repr`` and logs); by default ``build``'s.
-        passes_through: the steps wait for nothing but their handler (used to tell which calls never wait).
+        transparent: a promise about every step: it waits for nothing but its handler, and for a call that
+            completes without raising, it changes nothing that a method taking no ``extra_kwargs`` can see (it
+            passes the handler's response on untouched). Only the exceptions of such a call reach it. The
+            pipeline then answers a call to such a method without building the request object, and builds it
+            only to hand an exception to these steps (see :mod:`~aiohttp_rpc.dispatch.pipeline`).
     """
 
-    def __init__(self, build: Callable[[Chain], Chain], *, name: str | None = None, passes_through: bool = False):
+    def __init__(self, build: Callable[[Chain], Chain], *, name: str | None = None, transparent: bool = False):
         self._build = build
-        self.passes_through = passes_through
+        self.transparent = transparent
         self.__name__ = self.__qualname__ = build.__name__ if name is None else name
         self.__doc__ = build.__doc__
 
@@ -130,7 +133,7 @@ def _exception_step(handler: Chain) -> Chain:
     return exception_middleware
 
 
-exception_middleware = StepMiddleware(_exception_step, name='exception_middleware', passes_through=True)
+exception_middleware = StepMiddleware(_exception_step, name='exception_middleware', transparent=True)
 
 
 def _inject_request_step(handler: Chain) -> Chain:
@@ -146,7 +149,7 @@ def _inject_request_step(handler: Chain) -> Chain:
     return inject_request_middleware
 
 
-inject_request_middleware = StepMiddleware(_inject_request_step, name='inject_request_middleware', passes_through=True)
+inject_request_middleware = StepMiddleware(_inject_request_step, name='inject_request_middleware', transparent=True)
 
 
 logging_middleware: MiddlewareType = make_logging_middleware()

@@ -1,10 +1,19 @@
-"""The one path every call takes: request object -> middleware chain -> route -> method -> reply.
+"""The one path every call takes: message -> middleware chain -> route -> method -> reply.
 
-Behind :meth:`Dispatcher.dispatch <aiohttp_rpc.dispatch.Dispatcher.dispatch>`. The only trick is how a call is
-started: its first step is taken by hand (:func:`~aiohttp_rpc.dispatch.eager.send_none`), in a copy of the
-current context, as a task of its own would run it. Most calls finish in that step and cost no timer and no
-task; a call that waits is finished under the call timeout by whoever awaits it. The request object is the
-call's record all the way: its id, method name and whether it is a notification are read from it.
+Behind :meth:`Dispatcher.dispatch <aiohttp_rpc.dispatch.Dispatcher.dispatch>`. Two things make it cheap:
+
+* A call's first step is taken by hand (:func:`~aiohttp_rpc.dispatch.eager.send_none`), in a copy of the
+  current context, as a task of its own would run it. Most calls finish in that step and cost no timer and no
+  task; a call that waits is finished under the call timeout by whoever awaits it.
+* The request object is built lazily. When every middleware of the server is transparent (the built-in ones
+  are: see :class:`~aiohttp_rpc.dispatch.middleware.StepMiddleware`) and the route is plain (nothing wraps the
+  method and it takes no ``extra_kwargs``), nothing between the message and the method can see the request
+  of a call that completes: the method is called with the message's params, and its result is the reply. Only
+  if it raises is the request built, and the exception handed to the middlewares exactly as it would have
+  reached them (:meth:`Pipeline._failed_plain`). Any other call builds the request first and runs the chain.
+
+The request object (or, on the lazy path, the message itself) is the call's record all the way: its id,
+method name and whether it is a notification are read from it.
 """
 
 from __future__ import annotations
@@ -13,16 +22,20 @@ import asyncio
 import contextvars
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeAlias
 
+from ..constants import VERSION_2_0
 from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected
+from ..methods.method import BaseJSONRPCMethod
 from ..protocol.context import RequestContext
-from ..protocol.request import JSONRPCRequest, is_valid_id
+from ..protocol.request import JSONRPCRequest, is_valid_id, read_call
 from ..protocol.response import JSONRPCResponse, error_reply
-from .eager import DeadlineExceeded, Later, finish_within, run_all, send_none
+from ..typedefs import JSONDecoderType, JSONRPCIDType, MiddlewareType
+from .eager import DeadlineExceeded, Later, as_coroutine, finish_within, run_all, send_none
 from .encoder import ReplyEncoder
-from .middleware import Chain
+from .middleware import build_chain, transparent
+from .routes import Routes
 
 __all__ = ('Pipeline', 'Reply')
 
@@ -41,32 +54,67 @@ class Pipeline:
     """Answers decoded messages through one chain.
 
     Args:
-        chain: the server's middlewares around the route table, built once.
+        middlewares: the server's middlewares (its guards last), outermost first.
+        routes: the route table, at the end of the chain.
         encoder: turns replies into bytes.
         call_timeout: seconds a call may run; ``None``: no limit.
         max_batch: requests one batch may hold; ``None``: no limit.
         batch_concurrency: batch members waiting at the same time; ``None``: no limit.
         max_method_length: characters a method name may have; ``None``: no limit.
+        loads: decodes a raw message.
+        parse_error_reply: the reply to one that does not decode.
     """
 
-    __slots__ = ('_batch_concurrency', '_call_timeout', '_chain', '_encoder', '_max_batch', '_max_name_length')
+    __slots__ = (
+        '_batch_concurrency',
+        '_call_timeout',
+        '_chain',
+        '_encoder',
+        '_lazy',
+        '_loads',
+        '_max_batch',
+        '_max_name_length',
+        '_middlewares',
+        '_parse_error_reply',
+        '_routes',
+    )
 
     def __init__(
         self,
-        chain: Chain,
+        middlewares: tuple[MiddlewareType, ...],
+        routes: Routes,
         encoder: ReplyEncoder,
         *,
         call_timeout: float | None,
         max_batch: int | None,
         batch_concurrency: int | None,
         max_method_length: int | None,
+        loads: JSONDecoderType,
+        parse_error_reply: bytes,
     ) -> None:
-        self._chain = chain
+        self._loads = loads
+        self._parse_error_reply = parse_error_reply
+        self._middlewares = middlewares
+        self._routes = routes
+        self._chain = build_chain(middlewares, routes.handle)
+        self._lazy = transparent(middlewares)  # the request is built only for calls that need it
         self._encoder = encoder
         self._call_timeout = call_timeout
         self._max_batch = max_batch
         self._batch_concurrency = batch_concurrency
         self._max_name_length = sys.maxsize if max_method_length is None else max_method_length
+
+    async def dispatch(self, data: bytes | str, context: RequestContext) -> bytes | None:
+        """The reply's bytes to one raw message, or ``None`` when no reply is due.
+
+        Raises:
+            RequestRejected: a middleware refused the message at the transport level.
+        """
+        try:
+            message = self._loads(data)
+        except ValueError:
+            return self._parse_error_reply
+        return await self.answer(message, context)
 
     async def answer(self, message: object, context: RequestContext) -> bytes | None:
         """The reply's bytes to one decoded message, or ``None`` when no reply is due.
@@ -98,6 +146,12 @@ class Pipeline:
         :class:`Later` that finishes it."""
         if not isinstance(item, dict):
             return error_reply(None, InvalidRequest(data=_NOT_AN_OBJECT))
+        if self._lazy:
+            call = read_call(item)
+            if call is not None and len(call[0]) <= self._max_name_length:
+                route = self._routes.get(call[0])
+                if route is not None and route.plain:
+                    return self._start_plain(item, context, route.method, call[1], call[2], call[3])
         try:
             request = JSONRPCRequest.from_message(item, context)
         except JSONRPCError as exc:
@@ -134,6 +188,69 @@ class Pipeline:
             output = self._completed(request, response)
         _release(request)
         return None if request.is_notification else output
+
+    def _start_plain(
+        self,
+        item: dict[str, Any],
+        context: RequestContext,
+        method: BaseJSONRPCMethod,
+        request_id: JSONRPCIDType | None,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+    ) -> Reply | Later[Reply | None] | None:
+        """:meth:`_start` for a plain route behind transparent middlewares: no request object unless it raises."""
+        own_context = contextvars.copy_context()
+        try:
+            coro = as_coroutine(method(args, kwargs))
+            finished, value = own_context.run(send_none, coro)
+        except BaseException as exc:  # noqa: BLE001 - sorted by _failed_plain, which re-raises what must go on
+            output = self._failed_plain(item, context, exc)
+        else:
+            if not finished:
+                return Later(self._finish_plain(item, context, coro, value, own_context))
+            output = {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': value}
+        return None if request_id is None and 'id' not in item else output
+
+    async def _finish_plain(
+        self,
+        item: dict[str, Any],
+        context: RequestContext,
+        coro: Coroutine[Any, Any, Any],
+        yielded: object,
+        own_context: contextvars.Context,
+    ) -> Reply | None:
+        request_id = item.get('id')
+        try:
+            value = await finish_within(coro, yielded, self._call_timeout, own_context)
+        except BaseException as exc:  # noqa: BLE001 - sorted by _failed_plain, which re-raises what must go on
+            output = self._failed_plain(item, context, exc)
+        else:
+            output = {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': value}
+        return None if request_id is None and 'id' not in item else output
+
+    def _failed_plain(self, item: dict[str, Any], context: RequestContext, exc: BaseException) -> Reply:
+        """The reply to a plain call that raised, as the full path gives it: a ``JSONRPCError`` is the reply's
+        error (as :func:`~aiohttp_rpc.dispatch.routes.invoke` makes it); any other exception is handed to the
+        middlewares, which see it come out of their handler, as they would have."""
+        request = JSONRPCRequest.from_message(item, context)
+        if isinstance(exc, JSONRPCError):
+            return error_reply(request.id, exc)
+        if not isinstance(exc, Exception) or isinstance(exc, (DeadlineExceeded, RequestRejected)):
+            return self._failed(request, exc)
+
+        async def reraise(request: JSONRPCRequest) -> JSONRPCResponse:
+            raise exc
+
+        replay = build_chain(self._middlewares, reraise)(request)
+        try:
+            finished, value = send_none(replay)  # transparent middlewares wait for nothing
+        except BaseException as failure:  # noqa: BLE001 - sorted by _failed, which re-raises what must go on
+            output = self._failed(request, failure)
+        else:
+            assert finished, 'a transparent middleware waited'
+            output = self._completed(request, value)
+        _release(request)
+        return output
 
     def _completed(self, request: JSONRPCRequest, response: object) -> Reply:
         if isinstance(response, JSONRPCResponse):

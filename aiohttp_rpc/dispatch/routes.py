@@ -57,6 +57,8 @@ class Route:
         tags: the prefixes of the groups the name is served under, outermost first.
         never_waits: answering it never suspends (a method that cannot, nothing around it that could), so a
             reader that must not wait may answer it inline.
+        plain: nothing wraps the method (no group middleware, no guard) and it takes no ``extra_kwargs``: it can
+            be called straight from the message's params.
     """
 
     name: str
@@ -64,6 +66,7 @@ class Route:
     handle: Chain
     tags: tuple[str, ...]
     never_waits: bool
+    plain: bool
 
 
 class Routes:
@@ -131,8 +134,10 @@ class Routes:
         if rpc_method.guards:
             middlewares.append(guard_middleware(rpc_method.guards))
         call: Chain = functools.partial(invoke, rpc_method, self._context_of)
+        plain = not middlewares and not rpc_method.takes_extra_kwargs
         never_waits = not middlewares and rpc_method.cannot_suspend and rpc_method.context_param is None
-        self.table[full_name] = Route(full_name, rpc_method, build_chain(middlewares, call), prefixes, never_waits)
+        handle = build_chain(middlewares, call)
+        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain)
         self.methods[full_name] = rpc_method
         return rpc_method
 

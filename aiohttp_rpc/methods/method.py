@@ -60,6 +60,12 @@ class BaseJSONRPCMethod(abc.ABC):
     #: a reader that must not wait). False unless known.
     cannot_suspend: bool = False
 
+    @property
+    def takes_extra_kwargs(self) -> bool:
+        """Whether the method reads the ``extra_kwargs`` it is called with (``rpc_request``, the request context).
+        True unless a subclass knows better: a dispatcher may call a method that does not without them."""
+        return True
+
     def configure(self, *, validate: bool, context_type: Any) -> None:  # noqa: B027 - optional hook
         """Called when the method is registered on a server, with the server's defaults: whether to validate
         params, and the type of its request context (``None`` without a ``context_factory``)."""
@@ -173,6 +179,11 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         self.configured_with: tuple[bool, Any] | None = None
         if validate:
             self._validator = ParamsValidator(self.name, self._strict_params())
+
+    @property
+    def takes_extra_kwargs(self) -> bool:
+        """Whether calls pass ``extra_kwargs`` on: with ``pass_extra_kwargs``, or to a context parameter."""
+        return self._pass_extra_kwargs or self.context_param is not None
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from ..constants import NOTHING, VERSION_2_0
 from ..errors import InvalidParams, InvalidRequest
@@ -13,7 +13,15 @@ from ..typedefs import JSONRPCIDType
 from .context import RequestContext
 from .params import convert_params_to_args_and_kwargs, parse_args_and_kwargs, validate_jsonrpc
 
-__all__ = ('JSONRPCBatchRequest', 'JSONRPCRequest', 'call_params', 'get_random_id', 'is_valid_id')
+__all__ = (
+    'Call',
+    'JSONRPCBatchRequest',
+    'JSONRPCRequest',
+    'call_params',
+    'get_random_id',
+    'is_valid_id',
+    'read_call',
+)
 
 _NOT_A_DICT = {'details': 'The request must be of the dict type.'}
 _NO_METHOD = {'details': 'The request must contain "method" and "jsonrpc".'}
@@ -142,33 +150,17 @@ class JSONRPCRequest:
         Raises:
             InvalidRequest, InvalidParams: as :meth:`load`.
         """
-        method = data.get('method')
-        request_id = data.get('id')
-        params = data.get('params', NOTHING)
-        if (
-            type(method) is not str
-            or not method
-            or data.get('jsonrpc') != VERSION_2_0
-            or not (request_id is None or type(request_id) is int or type(request_id) is str)
-        ):
+        call = read_call(data)
+        if call is None:
             return cls.load(data, context=context)
-        params_type = type(params)
-        if params_type is list:
-            args: Sequence[Any] = params
-            call_kwargs: Mapping[str, Any] = {}
-        elif params_type is dict:
-            args, call_kwargs = (), params
-        elif params is NOTHING:
-            args, call_kwargs = (), {}
-        else:
-            return cls.load(data, context=context)
+        method, request_id, args, call_kwargs = call
         request = object.__new__(cls)
         request.method = method
         request.id = request_id
         request.jsonrpc = VERSION_2_0
         request.extra_kwargs = {}
         request.context = context
-        request.params = params
+        request.params = data.get('params', NOTHING)
         request.args = args
         request.kwargs = call_kwargs
         request._null_id = request_id is None and 'id' in data
@@ -241,6 +233,35 @@ class JSONRPCBatchRequest:
     def dump(self) -> tuple[dict[str, Any], ...]:
         """The batch as a JSON-ready tuple (serialized as an array)."""
         return tuple(request.dump() for request in self.requests)
+
+
+Call: TypeAlias = tuple[str, JSONRPCIDType | None, Sequence[Any], Mapping[str, Any]]
+"""``(method, id, args, kwargs)`` of a well-formed call object."""
+
+
+def read_call(data: dict[str, Any]) -> Call | None:
+    """``(method, id, args, kwargs)`` of a call object in the common, valid shape (a non-empty method name,
+    ``"jsonrpc": "2.0"``, an integer, string or null id or none, params an array, an object or absent), or
+    ``None`` for anything else, whose precise error :meth:`JSONRPCRequest.load` gives. A call is a notification
+    when it has no ``id`` member at all (``'id' not in data``)."""
+    method = data.get('method')
+    request_id = data.get('id')
+    if (
+        type(method) is not str
+        or not method
+        or data.get('jsonrpc') != VERSION_2_0
+        or not (request_id is None or type(request_id) is int or type(request_id) is str)
+    ):
+        return None
+    params = data.get('params', NOTHING)
+    params_type = type(params)
+    if params_type is list:
+        return method, request_id, params, {}
+    if params_type is dict:
+        return method, request_id, (), params
+    if params is NOTHING:
+        return method, request_id, (), {}
+    return None
 
 
 def call_params(args: Sequence[Any], kwargs: Mapping[str, Any] | None) -> Any:
