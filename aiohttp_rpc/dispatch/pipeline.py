@@ -148,10 +148,11 @@ class Pipeline:
             return error_reply(None, InvalidRequest(data=_NOT_AN_OBJECT))
         if self._lazy:
             call = read_call(item)
-            if call is not None and len(call[0]) <= self._max_name_length:
-                route = self._routes.get(call[0])
+            if call is not None:
+                name, request_id, args, kwargs = call
+                route = self._routes.get(name) if len(name) <= self._max_name_length else None
                 if route is not None and route.plain:
-                    return self._start_plain(item, context, route.method, call[1], call[2], call[3])
+                    return self._start_plain(item, context, route.method, request_id, args, kwargs)
         try:
             request = JSONRPCRequest.from_message(item, context)
         except JSONRPCError as exc:
