@@ -101,7 +101,7 @@ async def test_group_calls_through_the_client(transport: Transport) -> None:
 
 async def test_methods_and_groups_added_after_attaching_are_served(transport: Transport) -> None:
     group = aiohttp_rpc.MethodGroup()
-    server = transport.server()
+    server = transport.server(allow_late_methods=True)
     server.add_group('late', group)
     await transport.start(server)
     assert await transport.send(call('late.ping')) == METHOD_NOT_FOUND
@@ -420,3 +420,70 @@ async def test_a_group_shared_by_two_servers_keeps_each_servers_validation(
     plain_url, validating_url = urls
     assert await rpc_call(validating_url, 'g.typed_pair', ['1', '2']) == result([1, 2])
     assert await rpc_call(plain_url, 'g.typed_pair', ['1', '2']) == result(['1', '2'])
+
+
+async def test_a_started_server_refuses_new_methods_by_every_path(transport: Transport) -> None:
+    """Once a server has answered its first message its methods are fixed: every way of adding one says why
+    and what to do, and the methods it had keep being served."""
+    group = aiohttp_rpc.MethodGroup()
+    server = transport.server()
+    server.add_group('g', group)
+    server.add_method(ping)
+    await transport.start(server)
+    assert await transport.send(call('ping')) == result('pong')
+    assert server.dispatcher.frozen
+    message = (
+        "Cannot add method 'add': the server has started serving, and its methods are fixed from then on. Add "
+        'methods before the first request, or build the server with allow_late_methods=True.'
+    )
+    attempts = [
+        lambda: server.add_method(add),
+        lambda: server.add_methods([add]),
+        lambda: group.add_method(add),
+    ]
+    for attempt in attempts:
+        with pytest.raises(aiohttp_rpc.errors.ServerConfigurationError) as raised:
+            attempt()
+        assert raised.value.data == {
+            'details': message.replace("'add'", "'g.add'") if attempt is attempts[2] else message
+        }
+    with pytest.raises(aiohttp_rpc.errors.ServerConfigurationError):
+        server.add_group('h', aiohttp_rpc.MethodGroup(methods=[add]))
+    assert await transport.send(call('ping')) == result('pong')
+    assert await transport.send(call('add', [1, 2])) == METHOD_NOT_FOUND
+
+
+async def test_a_method_set_on_a_started_servers_mapping_is_not_served(
+    transport: Transport, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = transport.server()
+    server.add_method(ping)
+    server.methods['early'] = aiohttp_rpc.JSONRPCMethod(add, name='early')  # before the start: served
+    await transport.start(server)
+    assert await transport.send(call('ping')) == result('pong')
+    assert await transport.send(call('early', [1, 2])) == result(3)
+    server.methods['add'] = aiohttp_rpc.JSONRPCMethod(add)
+    assert await transport.send(call('add', [1, 2])) == METHOD_NOT_FOUND
+    assert await transport.send(call('add', [1, 2])) == METHOD_NOT_FOUND
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == 'WARNING']
+    assert warnings == [
+        "Method 'add' was set on server.methods after the server started serving: it is not served. Add methods "
+        'before the first request, or build the server with allow_late_methods=True.'
+    ]
+
+
+def test_a_group_does_not_keep_its_servers_alive() -> None:
+    import gc
+    import weakref
+
+    group = aiohttp_rpc.MethodGroup(methods=[ping])
+    server = aiohttp_rpc.JSONRPCServer()
+    server.add_group('g', group)
+    gone = weakref.ref(server)
+    del server
+    gc.collect()
+    assert gone() is None
+    group.add_method(add)  # nothing left to register with
+    kept = aiohttp_rpc.JSONRPCServer()
+    kept.add_group('g', group)
+    assert sorted(kept.methods) == ['g.add', 'g.ping']

@@ -243,7 +243,7 @@ async def test_escaped_exceptions_and_rejections() -> None:
 
 async def test_untracked_server_labels_nothing_by_name(rpc_client_factory: Any) -> None:
     metrics = PrometheusMetrics(CollectorRegistry())
-    server = aiohttp_rpc.JSONRPCServer(middlewares=[metrics.middleware])
+    server = aiohttp_rpc.JSONRPCServer(middlewares=[metrics.middleware], allow_late_methods=True)
     server.add_method(add)
     client = await rpc_client_factory(server)
     assert await client.methods.add(1, 2) == 3

@@ -325,7 +325,7 @@ async def test_discover_takes_no_params(rpc_server_factory: Any, rpc_call: Any) 
 
 
 async def test_discover_follows_new_methods(rpc_server_factory: Any, rpc_call: Any) -> None:
-    server = aiohttp_rpc.JSONRPCServer(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES)
+    server = aiohttp_rpc.JSONRPCServer(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES, allow_late_methods=True)
     server.add_method(mul)
     server.add_discovery()
     url = await rpc_server_factory(rpc_server=server)

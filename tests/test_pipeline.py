@@ -53,7 +53,7 @@ async def test_an_answered_request_is_freed_without_the_cycle_collector(
 
 async def test_a_method_set_on_the_mapping_keeps_its_guards(aiohttp_client: Any) -> None:
     """``server.methods[name] = JSONRPCMethod(f, guards=...)``, the 2.0 way to register, serves ``f`` behind its
-    guards, and so does a method replaced that way."""
+    guards, and so does a method replaced that way (on a server that accepts late methods)."""
 
     def secret() -> str:
         return 'the secret'
@@ -61,7 +61,7 @@ async def test_a_method_set_on_the_mapping_keeps_its_guards(aiohttp_client: Any)
     def public() -> str:
         return 'hello'
 
-    server = aiohttp_rpc.JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES)
+    server = aiohttp_rpc.JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES, allow_late_methods=True)
     server.methods['secret'] = aiohttp_rpc.JSONRPCMethod(secret, guards=[lambda request: False])
     server.methods['public'] = aiohttp_rpc.JSONRPCMethod(public)
     client = await aiohttp_client(_app(server))

@@ -119,8 +119,11 @@ class WSJSONRPCClient(BaseJSONRPCClient):
         super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
         self.url = url
         self.timeout_for_data_receiving = timeout_for_data_receiving
-        self.dispatcher = Dispatcher(
-            json_serialize=json_serialize, json_deserialize=json_deserialize, middlewares=middlewares
+        self.dispatcher = Dispatcher(  # the client's own methods may be added while it is connected
+            json_serialize=json_serialize,
+            json_deserialize=json_deserialize,
+            middlewares=middlewares,
+            allow_late_methods=True,
         )
         self.dispatcher.add_methods(methods)
         if connection_check_interval is not None:

@@ -79,6 +79,9 @@ class Dispatcher:
         context_type: the type methods annotate to receive the context; by default the factory's return
             annotation.
         guards: checks run before every method (after the middlewares); see :class:`~aiohttp_rpc.JSONRPCMethod`.
+        allow_late_methods: keep accepting new methods after the first message is answered. By default the
+            registry is frozen then (:meth:`freeze`): adding a method raises ``ServerConfigurationError``, and a
+            method set on :attr:`methods` directly is not served (a warning is logged once per name).
 
     Every limit is disabled by ``None``.
 
@@ -111,6 +114,7 @@ class Dispatcher:
         context_factory: ContextFactory | None = None,
         context_type: Any = None,
         guards: Iterable[Guard] = (),
+        allow_late_methods: bool = False,
     ) -> None:
         self.sync_executor = sync_executor
         self.codec = JSONCodec(json_serialize, json_deserialize)
@@ -121,6 +125,7 @@ class Dispatcher:
             executor=sync_executor,
             validate=validate_params,
             context_type=context.context_type,
+            allow_late_methods=allow_late_methods,
         )
         self.methods = self._routes.methods
         self.middlewares = tuple(middlewares)
@@ -202,6 +207,16 @@ class Dispatcher:
             raise MethodNotFound()
         return await method(() if args is None else args, {} if kwargs is None else kwargs, extra_kwargs)
 
+    @property
+    def frozen(self) -> bool:
+        """Whether the registry is frozen (see :meth:`freeze`)."""
+        return self._routes.frozen
+
+    def freeze(self) -> None:
+        """Fix the registry; done by the first :meth:`dispatch`. From then on :meth:`add_method` (and the rest)
+        raise ``ServerConfigurationError`` unless the dispatcher was built with ``allow_late_methods=True``."""
+        self._routes.freeze()
+
     # -- dispatch -------------------------------------------------------------------------------------------
 
     def dispatch(
@@ -216,6 +231,8 @@ class Dispatcher:
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
+        if not self._routes.frozen:
+            self.freeze()
         return self._pipeline.dispatch(data, _as_context(context))  # the pipeline's coroutine: one frame less
 
     def dispatch_message(
@@ -227,6 +244,8 @@ class Dispatcher:
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
+        if not self._routes.frozen:
+            self.freeze()
         return self._pipeline.answer(message, _as_context(context))
 
     def never_waits(self, message: object) -> bool:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JSONRPCError, MethodNotFound
+from ..errors import JSONRPCError, MethodNotFound, ServerConfigurationError
 from ..methods.method import CONTEXT_KEY, BaseJSONRPCMethod
 from ..methods.registry import as_method, check_name
 from ..protocol.response import JSONRPCResponse, reply
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from ..typedefs import MiddlewareType
 
 __all__ = ('Route', 'Routes', 'invoke')
+
+logger = logging.getLogger('aiohttp_rpc.dispatch')
 
 ContextOf = Callable[['JSONRPCRequest'], Awaitable[Any]]
 """How a route gets the request context for a method that declares one (see ``ContextProvider.get``)."""
@@ -82,6 +85,7 @@ class Routes:
         executor: for sync methods added as plain callables.
         validate: the server's ``validate_params`` default.
         context_type: the type of the server's request context, or ``None``.
+        allow_late_methods: keep accepting methods once frozen (see :meth:`freeze`).
     """
 
     def __init__(
@@ -92,9 +96,14 @@ class Routes:
         executor: Executor | None = None,
         validate: bool = False,
         context_type: Any = None,
+        allow_late_methods: bool = False,
     ) -> None:
         self.methods: MutableMapping[str, BaseJSONRPCMethod] = {} if methods is None else methods
         self.table: dict[str, Route] = {}
+        self.frozen = False
+        self.allow_late_methods = allow_late_methods
+        self._registrars: list[Callable[[str, BaseJSONRPCMethod, tuple[MethodGroup, ...]], None]] = []
+        self._ignored: set[str] = set()  # names set on the frozen mapping, warned about once
         self._context_of = context_of
         self._executor = executor
         self._validate = validate
@@ -115,10 +124,19 @@ class Routes:
         """Register ``method`` under ``name`` (default: its own name); see ``Dispatcher.add_method``.
 
         Raises:
-            ServerConfigurationError: the name is taken and ``replace`` is false, or it is reserved.
+            ServerConfigurationError: the name is taken and ``replace`` is false, or it is reserved, or the table
+                is frozen.
         """
         rpc_method = as_method(method, executor=self._executor)
         full_name = rpc_method.name if name is None else name
+        if self.frozen and not self.allow_late_methods:
+            raise ServerConfigurationError(
+                data={
+                    'details': f'Cannot add method {full_name!r}: the server has started serving, and its methods '
+                    'are fixed from then on. Add methods before the first request, or build the server with '
+                    'allow_late_methods=True.'
+                }
+            )
         check_name(self.methods, full_name, replace=replace, allow_reserved=allow_reserved)
         settings = (self._validate, self._context_type)
         if getattr(rpc_method, 'configured_with', None) not in (None, settings):
@@ -148,8 +166,17 @@ class Routes:
             prefixes = tuple(full_name.rsplit('.', n)[0] for n in range(len(groups), 0, -1))
             self.add(method, name=full_name, replace=replace, groups=groups, prefixes=prefixes)
 
+        self._registrars.append(register)  # the group holds it weakly: it lives as long as this table
         group.attach(register, prefix)
         return group
+
+    def freeze(self) -> None:
+        """Fix the table: from now on :meth:`add` raises (unless ``allow_late_methods``), and a method set on the
+        mapping directly is not served (logged once per name). Called when the dispatcher answers its first
+        message. Methods set on the mapping directly before then are given their routes now."""
+        for name in list(self.methods):
+            self.get(name)
+        self.frozen = True
 
     def get(self, name: str) -> Route | None:
         """The route serving ``name``, or ``None``."""
@@ -158,6 +185,15 @@ class Routes:
         if route is not None and route.method is method:
             return route
         if method is None:
+            return None
+        if self.frozen and not self.allow_late_methods:
+            if name not in self._ignored:
+                self._ignored.add(name)
+                logger.warning(
+                    'Method %r was set on server.methods after the server started serving: it is not served. '
+                    'Add methods before the first request, or build the server with allow_late_methods=True.',
+                    name,
+                )
             return None
         self.add(method, name=name, replace=True, allow_reserved=True)  # set on the mapping directly
         return self.table[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -58,7 +59,8 @@ class MethodGroup:
         self.description = description
         self.methods: dict[str, BaseJSONRPCMethod] = {}
         self.groups: dict[str, MethodGroup] = {}
-        self._attachments: list[tuple[Registrar, str, tuple[MethodGroup, ...]]] = []
+        # Held weakly: a server that is gone drops out, rather than being kept alive by every group it served.
+        self._attachments: list[tuple[weakref.ref[Registrar], str, tuple[MethodGroup, ...]]] = []
         self.add_methods(methods)
 
     def add_method(self, method: MethodDescription, *, replace: bool = False) -> BaseJSONRPCMethod:
@@ -68,7 +70,7 @@ class MethodGroup:
             ServerConfigurationError: the name is taken in the group and ``replace`` is false.
         """
         rpc_method = add_method(self.methods, method, replace=replace)
-        for register, prefix, parents in self._attachments:
+        for register, prefix, parents in self._live_attachments():
             register(f'{prefix}.{rpc_method.name}', rpc_method, (*parents, self))
         return rpc_method
 
@@ -83,7 +85,7 @@ class MethodGroup:
         if not prefix or prefix in self.groups:
             raise ServerConfigurationError(data={'details': f'Group prefix {prefix!r} is empty or taken.'})
         self.groups[prefix] = group
-        for register, own_prefix, parents in self._attachments:
+        for register, own_prefix, parents in self._live_attachments():
             group.attach(register, f'{own_prefix}.{prefix}', (*parents, self))
         return group
 
@@ -97,12 +99,19 @@ class MethodGroup:
         return register
 
     def attach(self, register: Registrar, prefix: str, parents: tuple[MethodGroup, ...] = ()) -> None:
-        """Serve the group's methods, now and later, through ``register`` (what servers call)."""
-        self._attachments.append((register, prefix, parents))
+        """Serve the group's methods, now and later, through ``register`` (what servers call). The group holds
+        ``register`` weakly: the server keeps it for as long as it serves the group."""
+        self._attachments.append((weakref.ref(register), prefix, parents))
         for name, method in self.methods.items():
             register(f'{prefix}.{name}', method, (*parents, self))
         for sub_prefix, group in self.groups.items():
             group.attach(register, f'{prefix}.{sub_prefix}', (*parents, self))
+
+    def _live_attachments(self) -> list[tuple[Registrar, str, tuple[MethodGroup, ...]]]:
+        live = [(register, prefix, parents) for ref, prefix, parents in self._attachments if (register := ref())]
+        if len(live) < len(self._attachments):
+            self._attachments = [(weakref.ref(register), prefix, parents) for register, prefix, parents in live]
+        return live
 
     def walk(self, prefix: str) -> Iterator[tuple[str, BaseJSONRPCMethod]]:
         """``(full name, method)`` for every method in the group and its subgroups."""

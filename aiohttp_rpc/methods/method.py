@@ -164,6 +164,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         self.description = doc_description if description is None else description
         self._validate = validate
         self._validator: ParamsValidator | None = None
+        self._params: tuple[str | None, tuple[ParamSpec, ...]] | None = None
         # Called without a wrapper coroutine when nothing needs doing after it (see __call__); a decorated
         # function (``__wrapped__``) keeps the wrapper, so its signature errors are still told apart.
         self._direct = (
@@ -187,9 +188,13 @@ class JSONRPCMethod(BaseJSONRPCMethod):
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:
-        """The JSON-RPC parameters (injected ``rpc_request`` and context parameters left out)."""
-        hidden = {name for name in (self.context_param, 'rpc_request' if self._pass_extra_kwargs else None) if name}
-        return read_params(self.func, hidden=hidden)
+        """The JSON-RPC parameters (injected ``rpc_request`` and context parameters left out); read from the
+        signature once per context parameter, not on every access."""
+        cached = self._params
+        if cached is None or cached[0] != self.context_param:
+            hidden = {name for name in (self.context_param, 'rpc_request' if self._pass_extra_kwargs else None) if name}
+            cached = self._params = (self.context_param, read_params(self.func, hidden=hidden))
+        return cached[1]
 
     @property
     def result_annotation(self) -> Any:

@@ -46,7 +46,7 @@ class BaseJSONRPCServer(abc.ABC):
         allowed_hosts: accepted ``Host`` values (``'api.example.com'``, ``'*.example.com'``); ``None``: any.
         json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
         max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
-        validate_params, context_factory, context_type, guards: the dispatcher's options; see
+        validate_params, context_factory, context_type, guards, allow_late_methods: the dispatcher's options; see
         :class:`~aiohttp_rpc.dispatch.Dispatcher`.
 
     Attributes:
@@ -77,6 +77,7 @@ class BaseJSONRPCServer(abc.ABC):
         context_factory: ContextFactory | None = None,
         context_type: Any = None,
         guards: Iterable[Guard] = (),
+        allow_late_methods: bool = False,
     ) -> None:
         self.dispatcher = Dispatcher(
             json_serialize=json_serialize,
@@ -95,6 +96,7 @@ class BaseJSONRPCServer(abc.ABC):
             context_factory=context_factory,
             context_type=context_type,
             guards=guards,
+            allow_late_methods=allow_late_methods,
         )
         self.allowed_origins = allowed_origins
         self.allowed_hosts = allowed_hosts

@@ -63,7 +63,7 @@ class JSONRPCServer(BaseJSONRPCServer):
         body_timeout: seconds to receive the body (408 beyond); ``None`` waits as long as aiohttp does.
         json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
         max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
-        validate_params, context_factory, context_type, guards: the dispatcher's options; see
+        validate_params, context_factory, context_type, guards, allow_late_methods: the dispatcher's options; see
         :class:`~aiohttp_rpc.dispatch.Dispatcher`.
 
     Example::
@@ -98,6 +98,7 @@ class JSONRPCServer(BaseJSONRPCServer):
         context_factory: ContextFactory | None = None,
         context_type: Any = None,
         guards: Iterable[Guard] = (),
+        allow_late_methods: bool = False,
     ) -> None:
         super().__init__(
             allowed_origins=allowed_origins,
@@ -118,6 +119,7 @@ class JSONRPCServer(BaseJSONRPCServer):
             context_factory=context_factory,
             context_type=context_type,
             guards=guards,
+            allow_late_methods=allow_late_methods,
         )
         self.content_types = None if content_types is None else frozenset(t.lower() for t in content_types)
         self._content_type_verdicts: dict[str | None, tuple[bool, str | None]] = {}
@@ -204,5 +206,6 @@ def _decode(body: bytes, charset: str) -> str | None:
         return None
 
 
-rpc_server = JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES)
-"""A ready server with :data:`~aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES`, used by :func:`rpc_method`."""
+rpc_server = JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES, allow_late_methods=True)
+"""A ready server with :data:`~aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES`, used by :func:`rpc_method`. It accepts
+methods at any time, as in 2.0: ``@rpc_method`` may run in a module imported after the app started."""

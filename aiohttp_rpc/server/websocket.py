@@ -75,7 +75,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         peer_timeout: seconds a call to a peer waits for its reply.
         json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
         max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
-        validate_params, context_factory, context_type, guards: the dispatcher's options; see
+        validate_params, context_factory, context_type, guards, allow_late_methods: the dispatcher's options; see
         :class:`~aiohttp_rpc.dispatch.Dispatcher`.
 
     Attributes:
@@ -119,6 +119,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         context_factory: ContextFactory | None = None,
         context_type: Any = None,
         guards: Iterable[Guard] = (),
+        allow_late_methods: bool = False,
     ) -> None:
         super().__init__(
             allowed_origins=allowed_origins,
@@ -139,6 +140,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             context_factory=context_factory,
             context_type=context_type,
             guards=guards,
+            allow_late_methods=allow_late_methods,
         )
         self.max_ws_connections = max_ws_connections
         self.ws_response_cls = ws_response_cls
