@@ -34,7 +34,7 @@ class ContextProvider:
 
     __slots__ = ('context_type', 'factory')
 
-    def __init__(self, factory: ContextFactory | None, context_type: Any = None) -> None:
+    def __init__(self, factory: ContextFactory | None, context_type: object = None) -> None:
         self.factory = factory
         if context_type is None and factory is not None:
             context_type = type_hints(factory).get('return')

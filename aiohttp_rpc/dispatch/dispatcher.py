@@ -112,7 +112,7 @@ class Dispatcher:
         sync_executor: Executor | None = None,
         validate_params: bool = False,
         context_factory: ContextFactory | None = None,
-        context_type: Any = None,
+        context_type: object = None,
         guards: Iterable[Guard] = (),
         allow_late_methods: bool = False,
     ) -> None:

@@ -25,12 +25,11 @@ import sys
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from ..constants import VERSION_2_0
 from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected
 from ..methods.method import BaseJSONRPCMethod
 from ..protocol.context import RequestContext
 from ..protocol.request import JSONRPCRequest, is_valid_id, read_call
-from ..protocol.response import JSONRPCResponse, error_reply
+from ..protocol.response import JSONRPCResponse, error_reply, result_reply
 from ..typedefs import JSONDecoderType, JSONRPCIDType, MiddlewareType
 from .eager import DeadlineExceeded, Later, as_coroutine, finish_within, run_all, send_none
 from .encoder import ReplyEncoder
@@ -209,7 +208,7 @@ class Pipeline:
         else:
             if not finished:
                 return Later(self._finish_plain(item, context, coro, value, own_context))
-            output = {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': value}
+            output = result_reply(request_id, value)
         return None if request_id is None and 'id' not in item else output
 
     async def _finish_plain(
@@ -226,7 +225,7 @@ class Pipeline:
         except BaseException as exc:  # noqa: BLE001 - sorted by _failed_plain, which re-raises what must go on
             output = self._failed_plain(item, context, exc)
         else:
-            output = {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': value}
+            output = result_reply(request_id, value)
         return None if request_id is None and 'id' not in item else output
 
     def _failed_plain(self, item: dict[str, Any], context: RequestContext, exc: BaseException) -> Reply:

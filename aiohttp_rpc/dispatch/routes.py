@@ -95,7 +95,7 @@ class Routes:
         context_of: ContextOf,
         executor: Executor | None = None,
         validate: bool = False,
-        context_type: Any = None,
+        context_type: object = None,
         allow_late_methods: bool = False,
     ) -> None:
         self.methods: MutableMapping[str, BaseJSONRPCMethod] = {} if methods is None else methods

@@ -66,7 +66,7 @@ class BaseJSONRPCMethod(abc.ABC):
         True unless a subclass knows better: a dispatcher may call a method that does not without them."""
         return True
 
-    def configure(self, *, validate: bool, context_type: Any) -> None:  # noqa: B027 - optional hook
+    def configure(self, *, validate: bool, context_type: object) -> None:  # noqa: B027 - optional hook
         """Called when the method is registered on a server, with the server's defaults: whether to validate
         params, and the type of its request context (``None`` without a ``context_factory``)."""
 
@@ -206,7 +206,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         """Whether params are checked against the annotations."""
         return self._validator is not None
 
-    def configure(self, *, validate: bool, context_type: Any) -> None:
+    def configure(self, *, validate: bool, context_type: object) -> None:
         """Take the registering server's defaults; see :meth:`BaseJSONRPCMethod.configure`.
 
         Raises:
@@ -224,7 +224,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             self._validator = None
         self.configured_with = (wanted, context_type)
 
-    def _find_context_param(self, context_type: Any) -> str | None:
+    def _find_context_param(self, context_type: object) -> str | None:
         assert self._signature is not None
         hints = type_hints(self.func)
         written = raw_annotations(self.func)

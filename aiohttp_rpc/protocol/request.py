@@ -246,12 +246,7 @@ def read_call(data: dict[str, Any]) -> Call | None:
     when it has no ``id`` member at all (``'id' not in data``)."""
     method = data.get('method')
     request_id = data.get('id')
-    if (
-        type(method) is not str
-        or not method
-        or data.get('jsonrpc') != VERSION_2_0
-        or not (request_id is None or type(request_id) is int or type(request_id) is str)
-    ):
+    if type(method) is not str or not method or data.get('jsonrpc') != VERSION_2_0 or not is_valid_id(request_id):
         return None
     params = data.get('params', NOTHING)
     params_type = type(params)

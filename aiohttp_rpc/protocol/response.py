@@ -10,7 +10,7 @@ from ..constants import VERSION_2_0
 from ..errors import InvalidRequest, JSONRPCError, ParseError
 from ..typedefs import JSONRPCIDType
 
-__all__ = ('JSONRPCBatchResponse', 'JSONRPCResponse', 'error_reply', 'reply')
+__all__ = ('JSONRPCBatchResponse', 'JSONRPCResponse', 'error_reply', 'reply', 'result_reply')
 
 ErrorMap = Mapping[int, type[JSONRPCError]]
 
@@ -42,7 +42,7 @@ class JSONRPCResponse:
         """The response as a JSON-ready dict."""
         error = self.error
         if error is None:
-            return {'id': self.id, 'jsonrpc': self.jsonrpc, 'result': self.result}
+            return result_reply(self.id, self.result)
         return error_reply(self.id, error)
 
     @classmethod
@@ -98,6 +98,11 @@ def reply(request_id: JSONRPCIDType | None, result: Any = None, error: JSONRPCEr
 
 
 _new = object.__new__
+
+
+def result_reply(request_id: JSONRPCIDType | None, result: Any) -> dict[str, Any]:
+    """The JSON-ready reply carrying ``result``: ``JSONRPCResponse(id=request_id, result=result).dump()``."""
+    return {'id': request_id, 'jsonrpc': VERSION_2_0, 'result': result}
 
 
 def error_reply(request_id: JSONRPCIDType | None, error: JSONRPCError) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, MutableMapping
 from concurrent.futures import Executor
-from typing import Any
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -96,7 +95,7 @@ class JSONRPCServer(BaseJSONRPCServer):
         sync_executor: Executor | None = None,
         validate_params: bool = False,
         context_factory: ContextFactory | None = None,
-        context_type: Any = None,
+        context_type: object = None,
         guards: Iterable[Guard] = (),
         allow_late_methods: bool = False,
     ) -> None:
