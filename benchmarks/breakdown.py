@@ -10,9 +10,12 @@ Times, in µs per call (best of 5 bounded ``timeit`` loops, this process, no eve
   reply), with no limits, no exact integers, no NaN check and no middlewares: the floor for any conforming
   dispatcher in CPython, whatever library it is in;
 * the whole call: the minimal dispatcher, the same with our two guarantees (exact integers in, strict JSON
-  and the size limit out: the floor for a dispatcher that keeps them), ours' ``dispatch`` driven by hand (one
-  coroutine step), and ours' ``start_dispatch``, which answers a call that completes at once with no
-  coroutine (the in-process benchmark's dispatch row).
+  and the size limit out: the floor for a dispatcher that keeps them), and ours' ``dispatch`` driven by hand
+  (one coroutine step: the in-process benchmark's dispatch row).
+
+The "starting the call" row times the pipeline's ``_start`` (dispatch/pipeline.py): on the benchmark server
+(``DEFAULT_MIDDLEWARES``, which are transparent, and a plain ``ping``) that is the lazy path, with no request
+object.
 
 Usage: python benchmarks/breakdown.py [--number N]
 """
@@ -28,6 +31,8 @@ import orjson
 import payloads
 from servers.floor import minimal_dispatch, minimal_strict_dispatch
 from servers.ours import ping, register
+
+from aiohttp_rpc import RequestContext
 
 __all__ = ()
 
@@ -53,24 +58,26 @@ def main() -> int:
     number = max(1_000, min(args.number, 2_000_000))
 
     server = register()
+    pipeline = server.dispatcher._pipeline  # the steps below are the pipeline's own
     body = payloads.body('ping')
     message = orjson.loads(body)
-    output = server._start_one(message, {})
+    context = RequestContext()
+    output = pipeline._start(message, context)
     assert output == {'id': 1, 'jsonrpc': '2.0', 'result': 'pong'}, output
+    reply = output
     same_reply = orjson.loads(_drive(server.dispatch(body, {}))) == orjson.loads(_drive(minimal_dispatch(body)))
     assert same_reply, 'the two dispatchers disagree'
 
     rows = [
         ('decode: orjson.loads', lambda: orjson.loads(body)),
-        ('decode: ours (exact integers)', lambda: server._loads(body)),
+        ('decode: ours (exact integers)', lambda: pipeline._loads(body)),
         ('call: coroutine run to completion', lambda: _drive(ping())),
-        ('call: ours, _start_one (checks, lookup, call, reply)', lambda: server._start_one(message, {})),
+        ('call: ours, _start (checks, lookup, call, reply)', lambda: pipeline._start(message, context)),
         ('encode: orjson.dumps', lambda: orjson.dumps(output)),
-        ('encode: ours (strict JSON, size limits)', lambda: server.encode(output)),
+        ('encode: ours (strict JSON, size limits)', lambda: pipeline._encoder.encode_reply(reply)),
         ('whole: minimal conforming dispatcher', lambda: _drive(minimal_dispatch(body))),
         ('whole: the same, with exact integers and strict JSON', lambda: _drive(minimal_strict_dispatch(body))),
         ('whole: ours, dispatch(body, {})', lambda: _drive(server.dispatch(body, {}))),
-        ('whole: ours, start_dispatch(body, {}) (no coroutine)', lambda: server.start_dispatch(body, {})),
     ]
     width = max(len(name) for name, _ in rows)
     print(f'{"step":<{width}}  µs/call (best of {REPEATS} loops of {number:,})')

@@ -177,3 +177,61 @@ async def test_the_lazy_request_changes_nothing_a_client_or_the_log_can_see(
         (name, level) for name, level, _, _ in records
     }
     assert any(exc is ZeroDivisionError for _, _, _, exc in records)
+
+
+async def test_inject_request_middleware_costs_no_coroutine_of_its_own() -> None:
+    """Built into a chain, ``inject_request_middleware`` hands back its handler's own coroutine; called the 2.0
+    way it still works."""
+    from aiohttp_rpc.dispatch.middleware import build_chain
+
+    async def handler(request: aiohttp_rpc.JSONRPCRequest) -> aiohttp_rpc.JSONRPCResponse:
+        return aiohttp_rpc.JSONRPCResponse(id=request.id, result=request.extra_kwargs['rpc_request'] is request)
+
+    request = aiohttp_rpc.JSONRPCRequest(method='m', id=1)
+    coro = build_chain([aiohttp_rpc.middlewares.inject_request_middleware], handler)(request)
+    assert coro.cr_code is handler.__code__
+    assert (await coro).result is True
+    again = aiohttp_rpc.JSONRPCRequest(method='m', id=2)
+    assert (await aiohttp_rpc.middlewares.inject_request_middleware(again, handler)).result is True
+
+
+async def test_a_transparent_middleware_of_your_own(aiohttp_client: Any) -> None:
+    """A ``StepMiddleware(transparent=True)`` keeps the lazy path; it still sees every exception."""
+    from aiohttp_rpc.dispatch.middleware import StepMiddleware
+
+    seen: list[str] = []
+
+    def build(handler: Any) -> Any:
+        async def noting_failures(request: aiohttp_rpc.JSONRPCRequest) -> aiohttp_rpc.JSONRPCResponse:
+            try:
+                return await handler(request)
+            except ZeroDivisionError:
+                seen.append(request.method)
+                raise
+
+        return noting_failures
+
+    server = aiohttp_rpc.JSONRPCServer(
+        middlewares=[*DEFAULT_MIDDLEWARES, StepMiddleware(build, name='noting_failures', transparent=True)]
+    )
+    server.add_methods([plain_ok, plain_bug])
+    assert server.dispatcher._pipeline._lazy
+    client = await aiohttp_client(_app(server))
+    response = await client.post('/rpc', json=[CALLS[0], CALLS[7]])
+    assert await response.json() == [
+        {'jsonrpc': '2.0', 'id': 1, 'result': 3},
+        {'jsonrpc': '2.0', 'id': 5, 'error': {'code': -32603, 'message': 'Internal error'}},
+    ]
+    assert seen == ['plain_bug']
+
+
+async def test_rpc_server_accepts_methods_at_any_time(aiohttp_client: Any) -> None:
+    server = aiohttp_rpc.JSONRPCServer(middlewares=DEFAULT_MIDDLEWARES, allow_late_methods=True)
+    server.add_method(plain_ok)
+    client = await aiohttp_client(_app(server))
+    response = await client.post('/rpc', json=CALLS[0])
+    assert (await response.json())['result'] == 3
+    server.add_method(plain_sync)
+    response = await client.post('/rpc', json=CALLS[9])
+    assert await response.json() == {'jsonrpc': '2.0', 'id': 6, 'result': 42}
+    assert aiohttp_rpc.rpc_server.dispatcher._routes.allow_late_methods
