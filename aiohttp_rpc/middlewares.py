@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .dispatch.middleware import (
     DEFAULT_MIDDLEWARES,
+    StepMiddleware,
     exception_middleware,
     inject_request_middleware,
     logging_middleware,
@@ -12,6 +13,7 @@ from .server.origins import check_origins
 
 __all__ = (
     'DEFAULT_MIDDLEWARES',
+    'StepMiddleware',
     'check_origins',
     'exception_middleware',
     'inject_request_middleware',

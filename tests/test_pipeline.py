@@ -197,7 +197,7 @@ async def test_inject_request_middleware_costs_no_coroutine_of_its_own() -> None
 
 async def test_a_transparent_middleware_of_your_own(aiohttp_client: Any) -> None:
     """A ``StepMiddleware(transparent=True)`` keeps the lazy path; it still sees every exception."""
-    from aiohttp_rpc.dispatch.middleware import StepMiddleware
+    from aiohttp_rpc.middlewares import StepMiddleware
 
     seen: list[str] = []
 

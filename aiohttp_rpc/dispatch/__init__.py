@@ -5,6 +5,7 @@ from __future__ import annotations
 from .dispatcher import Dispatcher
 from .middleware import (
     DEFAULT_MIDDLEWARES,
+    StepMiddleware,
     build_chain,
     exception_middleware,
     inject_request_middleware,
@@ -14,6 +15,7 @@ from .middleware import (
 __all__ = (
     'DEFAULT_MIDDLEWARES',
     'Dispatcher',
+    'StepMiddleware',
     'build_chain',
     'exception_middleware',
     'inject_request_middleware',
