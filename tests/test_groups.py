@@ -398,11 +398,8 @@ async def test_group_methods_follow_the_server_validation_and_their_own_options(
 async def test_a_group_shared_by_two_servers_keeps_each_servers_validation(
     aiohttp_server: Callable[..., Awaitable[TestServer]], rpc_call: Any
 ) -> None:
-    """Both servers of an app usually share groups (HTTP and WS); registering on one must not change the other.
-
-    Today ``configure()`` mutates the shared method object: the validator built for the validating server stays,
-    so the plain server starts converting params too.
-    """
+    """Both servers of an app usually share groups (HTTP and WS); registering on one must not change the other:
+    ``bind()`` never changes the shared method object, it derives one with the validating server's validator."""
 
     def typed_pair(a: int, b: int) -> list[int]:
         return [a, b]
@@ -420,6 +417,11 @@ async def test_a_group_shared_by_two_servers_keeps_each_servers_validation(
     plain_url, validating_url = urls
     assert await rpc_call(validating_url, 'g.typed_pair', ['1', '2']) == result([1, 2])
     assert await rpc_call(plain_url, 'g.typed_pair', ['1', '2']) == result(['1', '2'])
+    shared = group.methods['typed_pair']
+    assert plain.methods['g.typed_pair'] is shared  # the plain server serves the group's own object
+    assert validating.methods['g.typed_pair'] is not shared
+    assert not shared.validates
+    assert validating.methods['g.typed_pair'].validates
 
 
 async def test_a_started_server_refuses_new_methods_by_every_path(transport: Transport) -> None:

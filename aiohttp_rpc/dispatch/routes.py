@@ -7,7 +7,6 @@ dispatcher's chain ends in :meth:`Routes.handle`, which looks the route up and e
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
@@ -127,8 +126,8 @@ class Routes:
             ServerConfigurationError: the name is taken and ``replace`` is false, or it is reserved, or the table
                 is frozen.
         """
-        rpc_method = as_method(method, executor=self._executor)
-        full_name = rpc_method.name if name is None else name
+        given = as_method(method, executor=self._executor)
+        full_name = given.name if name is None else name
         if self.frozen and not self.allow_late_methods:
             raise ServerConfigurationError(
                 data={
@@ -138,12 +137,9 @@ class Routes:
                 }
             )
         check_name(self.methods, full_name, replace=replace, allow_reserved=allow_reserved)
-        settings = (self._validate, self._context_type)
-        if getattr(rpc_method, 'configured_with', None) not in (None, settings):
-            # Already serving on a server with other defaults: this server gets its own copy, so neither
-            # changes how the other validates or injects its context.
-            rpc_method = copy.copy(rpc_method)
-        rpc_method.configure(validate=self._validate, context_type=self._context_type)
+        # The method as this server serves it: the one given, or one derived from it with this server's
+        # validation and context type; the one given is never changed, so servers sharing it do not interfere.
+        rpc_method = given.bind(validate=self._validate, context_type=self._context_type)
         middlewares: list[MiddlewareType] = []
         for group in groups:  # each group's guards right after its own middlewares, outer groups first
             middlewares.extend(group.middlewares)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import copy
 import dis
 import functools
 import inspect
@@ -66,9 +67,15 @@ class BaseJSONRPCMethod(abc.ABC):
         True unless a subclass knows better: a dispatcher may call a method that does not without them."""
         return True
 
-    def configure(self, *, validate: bool, context_type: object) -> None:  # noqa: B027 - optional hook
-        """Called when the method is registered on a server, with the server's defaults: whether to validate
-        params, and the type of its request context (``None`` without a ``context_factory``)."""
+    def bind(self, *, validate: bool, context_type: object) -> BaseJSONRPCMethod:
+        """The method as a server with these defaults serves it: whether to validate params, and the type of its
+        request context (``None`` without a ``context_factory``). Called once, when the method is registered; the
+        method itself is never changed. By default the method as it is.
+
+        Raises:
+            ServerConfigurationError: the defaults cannot be applied (e.g. validation without pydantic).
+        """
+        return self
 
     @abc.abstractmethod
     def __call__(
@@ -177,7 +184,6 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         self.cannot_suspend = self._direct and _cannot_suspend(func)
         self.context_param = CONTEXT_PARAM if self._signature and CONTEXT_PARAM in self._signature.parameters else None
         self._context_index = self._positional_index(self.context_param)
-        self.configured_with: tuple[bool, Any] | None = None
         if validate:
             self._validator = ParamsValidator(self.name, self._strict_params())
 
@@ -206,23 +212,29 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         """Whether params are checked against the annotations."""
         return self._validator is not None
 
-    def configure(self, *, validate: bool, context_type: object) -> None:
-        """Take the registering server's defaults; see :meth:`BaseJSONRPCMethod.configure`.
+    def bind(self, *, validate: bool, context_type: object) -> JSONRPCMethod:
+        """The method as a server with these defaults serves it (see :meth:`BaseJSONRPCMethod.bind`): this object
+        when they change nothing (the common case), else a new one with its own context parameter and validator,
+        so that a method shared by servers (a group on an HTTP and a WebSocket server) serves each as it wants.
 
         Raises:
             ServerConfigurationError: validation is wanted but cannot be set up (pydantic missing,
                 annotations that cannot be resolved, a type pydantic cannot check).
         """
+        context_param = self.context_param
         if context_type is not None and self._signature is not None:
-            self.context_param = self._find_context_param(context_type) or self.context_param
-        self._context_index = self._positional_index(self.context_param)
+            context_param = self._find_context_param(context_type) or context_param
         wanted = self._validate if self._validate is not None else validate
         # Only annotated methods are validated: an untyped one behaves as in 2.0, whatever the default.
-        if wanted and (self._validate or self._is_annotated()):
-            self._validator = ParamsValidator(self.name, self._strict_params())
-        else:
-            self._validator = None
-        self.configured_with = (wanted, context_type)
+        validates = bool(wanted and (self._validate or self._is_annotated()))
+        if context_param == self.context_param and validates == (self._validator is not None):
+            return self
+        bound = copy.copy(self)
+        bound.context_param = context_param
+        bound._context_index = bound._positional_index(context_param)
+        bound._params = None
+        bound._validator = ParamsValidator(bound.name, bound._strict_params()) if validates else None
+        return bound
 
     def _find_context_param(self, context_type: object) -> str | None:
         assert self._signature is not None
