@@ -91,48 +91,83 @@ async def post(session: aiohttp.ClientSession, url: str, body: Any) -> tuple[int
 # -- HTTP body ------------------------------------------------------------------------------------------------
 
 
+def too_large(limit: int) -> dict[str, Any]:
+    """The JSON-RPC error a 413 carries."""
+    return {
+        'jsonrpc': '2.0',
+        'id': None,
+        'error': {
+            'code': -32600,
+            'message': 'Invalid Request',
+            'data': {'details': f'Maximum request body size {limit} exceeded.'},
+        },
+    }
+
+
 async def test_max_body_size_refuses_a_declared_length_over_it(
     rpc_server_factory: Any, session: aiohttp.ClientSession
 ) -> None:
     url = await rpc_server_factory(ping, max_body_size=100)
     assert await post(session, url, padded(PING, 100)) == (200, PONG)
-    assert await post(session, url, padded(PING, 101)) == (413, 'Maximum request body size 100 exceeded.')
+    assert await post(session, url, padded(PING, 101)) == (413, too_large(100))
 
 
-async def test_max_body_size_counts_a_chunked_body_as_it_arrives(
+async def test_max_body_size_refuses_a_chunked_body_over_it(
     rpc_server_factory: Any, session: aiohttp.ClientSession
 ) -> None:
     url = await rpc_server_factory(ping, max_body_size=100)
     assert await post(session, url, chunks(padded(PING, 100))) == (200, PONG)
-    assert await post(session, url, chunks(padded(PING, 101))) == (413, 'Maximum request body size 100 exceeded.')
+    assert await post(session, url, chunks(padded(PING, 101))) == (413, too_large(100))
 
 
-async def test_default_max_body_size_is_one_mebibyte(rpc_server_factory: Any, session: aiohttp.ClientSession) -> None:
+async def test_by_default_the_apps_own_limit_applies(rpc_server_factory: Any, session: aiohttp.ClientSession) -> None:
+    """aiohttp's default ``client_max_size`` is 1 MiB, and a body over it gets a JSON-RPC 413."""
     assert http_server.DEFAULT_MAX_BODY_SIZE == MIB
     url = await rpc_server_factory(ping)
-    assert await post(session, url, padded(PING, MIB)) == (200, PONG)
-    assert await post(session, url, padded(PING, MIB + 1)) == (413, f'Maximum request body size {MIB} exceeded.')
+    assert await post(session, url, padded(PING, MIB - 1)) == (200, PONG)
+    assert await post(session, url, padded(PING, MIB + 1)) == (413, too_large(MIB))
+    assert await post(session, url, chunks(padded(PING, MIB + 1))) == (413, too_large(MIB))
 
 
-async def test_max_body_size_none_leaves_only_aiohttps_limit(
+async def test_an_app_that_raised_client_max_size_takes_a_10_mib_echo(
     aiohttp_server: AiohttpServer, session: aiohttp.ClientSession
 ) -> None:
-    server = aiohttp_rpc.JSONRPCServer(max_body_size=None)
+    """2.0.0 code that raised the app's limit keeps working: the server has no lower limit of its own."""
+
+    def echo(text: str) -> int:
+        return len(text)
+
+    server = aiohttp_rpc.JSONRPCServer()
+    server.add_method(echo)
+    app = web.Application(client_max_size=16 * MIB)
+    app.router.add_post('/rpc', server.handle_http_request)
+    url = str((await aiohttp_server(app)).make_url('/rpc'))
+    text = 'x' * (10 * MIB)
+    body = json.dumps({'jsonrpc': '2.0', 'method': 'echo', 'params': [text], 'id': 1}).encode()
+    assert await post(session, url, body) == (200, result(10 * MIB, id=1))
+    async with aiohttp_rpc.JSONRPCClient(url, session=session) as rpc:
+        assert await rpc.call('echo', text) == 10 * MIB
+
+
+async def test_max_body_size_only_tightens_the_apps_limit(
+    aiohttp_server: AiohttpServer, session: aiohttp.ClientSession
+) -> None:
+    server = aiohttp_rpc.JSONRPCServer(max_body_size=8 * MIB)
     server.add_method(ping)
     app = web.Application(client_max_size=4 * MIB)
     app.router.add_post('/rpc', server.handle_http_request)
     url = str((await aiohttp_server(app)).make_url('/rpc'))
     assert await post(session, url, padded(PING, 3 * MIB)) == (200, PONG)
-    status, _ = await post(session, url, padded(PING, 4 * MIB + 1))
-    assert status == 413  # aiohttp's own client_max_size still applies
+    assert await post(session, url, padded(PING, 4 * MIB + 1)) == (413, too_large(4 * MIB))
+    assert await post(session, url, chunks(padded(PING, 4 * MIB + 1))) == (413, too_large(4 * MIB))
 
 
-async def test_client_reports_413_as_http_status_error(rpc_server_factory: Any) -> None:
+async def test_our_client_reads_a_413_as_the_json_rpc_error_it_carries(rpc_server_factory: Any) -> None:
     url = await rpc_server_factory(big, max_body_size=64)
     async with aiohttp_rpc.JSONRPCClient(url) as rpc:
-        with pytest.raises(errors.HTTPStatusError) as info:
+        with pytest.raises(errors.InvalidRequest) as info:
             await rpc.call('big', 'x' * 100)
-        assert info.value.data['status'] == 413
+        assert info.value.data == {'details': 'Maximum request body size 64 exceeded.'}
         assert await rpc.call('big', 3) == 'xxx'  # the connection is still usable
 
 

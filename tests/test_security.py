@@ -455,9 +455,7 @@ async def test_a_refused_websocket_handshake_logs_nothing_noisy(
     assert noisy_records(caplog) == []
 
 
-async def test_refusals_answer_plain_text_without_internals(
-    aiohttp_server: AiohttpServer, session: aiohttp.ClientSession
-) -> None:
+async def test_refusals_answer_without_internals(aiohttp_server: AiohttpServer, session: aiohttp.ClientSession) -> None:
     server = aiohttp_rpc.JSONRPCServer(allowed_hosts=['api.example.com'], max_body_size=16)
     server.add_method(ping)
     app = web.Application()
@@ -466,9 +464,21 @@ async def test_refusals_answer_plain_text_without_internals(
     for headers, expected in [
         ({'Host': 'evil.example'}, (403, 'Host not allowed.')),
         ({'Host': 'api.example.com', 'Content-Type': 'text/plain'}, (415, UNSUPPORTED)),
-        ({'Host': 'api.example.com'}, (413, 'Maximum request body size 16 exceeded.')),
     ]:
         assert await post(session, url, PING, {'Content-Type': 'application/json', **headers}) == expected
+    too_large = await post(session, url, PING, {'Content-Type': 'application/json', 'Host': 'api.example.com'})
+    assert too_large == (
+        413,
+        {
+            'id': None,
+            'jsonrpc': '2.0',
+            'error': {
+                'code': -32600,
+                'message': 'Invalid Request',
+                'data': {'details': 'Maximum request body size 16 exceeded.'},
+            },
+        },
+    )
 
 
 # -- replies with ids no call can have -----------------------------------------------------------------------

@@ -220,7 +220,7 @@ class Dispatcher:
     # -- dispatch -------------------------------------------------------------------------------------------
 
     def dispatch(
-        self, data: bytes | str, context: Mapping[str, Any] | None = None
+        self, data: bytes | str, context: Mapping[str, object] | None = None
     ) -> Coroutine[Any, Any, bytes | None]:
         """Answer one raw message: await it for the reply's bytes, or ``None`` when no reply is due.
 
@@ -236,7 +236,7 @@ class Dispatcher:
         return self._pipeline.dispatch(data, _as_context(context))  # the pipeline's coroutine: one frame less
 
     def dispatch_message(
-        self, message: object, context: Mapping[str, Any] | None = None
+        self, message: object, context: Mapping[str, object] | None = None
     ) -> Coroutine[Any, Any, bytes | None]:
         """:meth:`dispatch` for a message already decoded (a WebSocket reader decodes frames to tell replies
         to its own calls from requests).
@@ -262,7 +262,7 @@ class Dispatcher:
         return route is None or route.never_waits
 
 
-def _as_context(context: Mapping[str, Any] | None) -> RequestContext:
+def _as_context(context: Mapping[str, object] | None) -> RequestContext:
     if isinstance(context, RequestContext):
         return context
     return RequestContext() if context is None else RequestContext(context)

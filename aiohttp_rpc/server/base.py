@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, MutableMapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -164,22 +164,26 @@ class BaseJSONRPCServer(abc.ABC):
         """
         return await self.dispatcher.call(method_name, args=args, kwargs=kwargs, extra_kwargs=extra_kwargs)
 
-    async def dispatch(self, data: bytes | str, context: Mapping[str, Any] | None = None) -> bytes | None:
+    def dispatch(
+        self, data: bytes | str, context: Mapping[str, object] | None = None
+    ) -> Coroutine[Any, Any, bytes | None]:
         """Answer one raw message in process; see :meth:`Dispatcher.dispatch
         <aiohttp_rpc.dispatch.Dispatcher.dispatch>`.
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
-        return await self.dispatcher.dispatch(data, context)
+        return self.dispatcher.dispatch(data, context)
 
-    async def dispatch_message(self, message: object, context: Mapping[str, Any] | None = None) -> bytes | None:
+    def dispatch_message(
+        self, message: object, context: Mapping[str, object] | None = None
+    ) -> Coroutine[Any, Any, bytes | None]:
         """:meth:`dispatch` for a message already decoded.
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
-        return await self.dispatcher.dispatch_message(message, context)
+        return self.dispatcher.dispatch_message(message, context)
 
     # -- access ---------------------------------------------------------------------------------------------
 

@@ -19,8 +19,10 @@ from ..dispatch.dispatcher import (
 from ..dispatch.eager import DeadlineExceeded, deadline
 from ..dispatch.encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE
 from ..dispatch.middleware import DEFAULT_MIDDLEWARES
-from ..errors import RequestRejected
+from ..errors import InvalidRequest, RequestRejected
 from ..methods.method import BaseJSONRPCMethod, Guard
+from ..protocol.context import RequestContext
+from ..protocol.response import error_reply
 from ..serialization import json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .base import BaseJSONRPCServer
@@ -39,7 +41,7 @@ DEFAULT_CONTENT_TYPES = frozenset({'application/json', 'application/json-rpc', '
 """Content types a POST may declare. Anything else gets 415, which closes CSRF through "simple" requests."""
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
-"""Bytes a request body may take (1 MiB, as aiohttp's ``client_max_size``); more gets 413."""
+"""aiohttp's default ``client_max_size`` (1 MiB), the limit a body meets unless the app sets its own."""
 
 DEFAULT_BODY_TIMEOUT = 30.0
 """Seconds reading a request body may take; a slower body gets 408."""
@@ -58,7 +60,9 @@ class JSONRPCServer(BaseJSONRPCServer):
             read (include ``None`` to admit requests without the header).
         allowed_hosts: if given, requests whose ``Host`` is not in it get HTTP 403.
         content_types: media types a POST may declare (415 otherwise); ``None`` accepts any, as 2.0 did.
-        max_body_size: bytes a body may take (413 beyond); ``None`` leaves only aiohttp's own limit.
+        max_body_size: bytes a body may take (413 beyond), on top of the app's own ``client_max_size`` (aiohttp's
+            default is 1 MiB), which it can only tighten; ``None`` (the default): the app's limit alone. A 413
+            carries a JSON-RPC error (-32600) naming the limit.
         body_timeout: seconds to receive the body (408 beyond); ``None`` waits as long as aiohttp does.
         json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
         max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
@@ -77,7 +81,7 @@ class JSONRPCServer(BaseJSONRPCServer):
         self,
         *,
         content_types: Iterable[str] | None = DEFAULT_CONTENT_TYPES,
-        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        max_body_size: int | None = None,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
         allowed_origins: Iterable[str | None] | str | None = None,
         allowed_hosts: Iterable[str] | None = None,
@@ -149,26 +153,32 @@ class JSONRPCServer(BaseJSONRPCServer):
         if not accepted:
             raise web.HTTPUnsupportedMediaType(text=self._content_type_refusal)
 
-        if http_request.content.is_eof():  # already received in full: nothing to time
-            body = await http_request.read()
-            if self.max_body_size is not None and len(body) > self.max_body_size:
-                raise web.HTTPRequestEntityTooLarge(max_size=self.max_body_size, actual_size=len(body))
-        else:
-            try:
+        try:
+            if http_request.content.is_eof():  # already received in full: nothing to time
+                body = await self._read_body(http_request)
+            else:
                 body = await deadline(self._read_body(http_request), self.body_timeout)
-            except DeadlineExceeded:
-                raise web.HTTPRequestTimeout(text='The request body was not received in time.') from None
+        except DeadlineExceeded:
+            raise web.HTTPRequestTimeout(text='The request body was not received in time.') from None
+        except web.HTTPRequestEntityTooLarge as exc:  # ours or aiohttp's: a JSON-RPC client can read this one
+            return self._too_large(exc)
         message = body if charset is None else _decode(body, charset)
         if message is None:
             return web.Response(body=self.dispatcher.parse_error_reply, headers=_JSON_REPLY_HEADERS)
 
         try:
-            output = await self.dispatcher.dispatch(message, {'http_request': http_request})
+            output = await self.dispatcher.dispatch(message, RequestContext(http_request=http_request))
         except RequestRejected as exc:
             return web.Response(status=exc.status, text=exc.reason)
         if output is None:
             return web.Response(status=_NO_CONTENT)
         return web.Response(body=output, headers=_JSON_REPLY_HEADERS)
+
+    def _too_large(self, exc: web.HTTPRequestEntityTooLarge) -> web.Response:
+        """413 with a JSON-RPC error (-32600, id null) saying what the limit is, for clients that parse JSON."""
+        details = exc.text or 'The request body is too large.'
+        reply = self.dispatcher.codec.dumps(error_reply(None, InvalidRequest(data={'details': details})))
+        return web.Response(status=exc.status, body=reply, headers=_JSON_REPLY_HEADERS)
 
     def _judge_content_type(self, http_request: web.Request, raw_type: str | None) -> tuple[bool, str | None]:
         """``(accepted, charset to decode from or None for UTF-8)`` for a Content-Type header."""
@@ -180,20 +190,21 @@ class JSONRPCServer(BaseJSONRPCServer):
         return verdict
 
     async def _read_body(self, http_request: web.Request) -> bytes:
+        """The body, under the app's ``client_max_size`` (aiohttp counts it as it arrives) and ``max_body_size``
+        (a declared length over it is refused before reading; a chunked body is checked once read, which the
+        app's limit bounds).
+
+        Raises:
+            web.HTTPRequestEntityTooLarge: over either limit.
+        """
         limit = self.max_body_size
         length = http_request.content_length
-        if limit is None or (length is not None and length <= limit):
-            return await http_request.read()  # aiohttp's client_max_size applies as well
-        if length is not None:
+        if limit is not None and length is not None and length > limit:
             raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
-        chunks: list[bytes] = []  # chunked transfer encoding: count as it arrives
-        size = 0
-        async for chunk in http_request.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
-            chunks.append(chunk)
-        return b''.join(chunks)
+        body = await http_request.read()
+        if limit is not None and len(body) > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+        return body
 
 
 def _decode(body: bytes, charset: str) -> str | None:

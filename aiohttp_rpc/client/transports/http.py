@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -20,6 +21,9 @@ from ...serialization import JSONCodec
 from ...typedefs import JSONRPCIDType
 
 __all__ = ('DEFAULT_MAX_RESPONSE_SIZE', 'DEFAULT_TIMEOUT', 'HTTPTransport')
+
+_LARGE_BODY = 1024 * 1024
+"""Bodies larger than this are sent as a stream (aiohttp's own threshold for its warning)."""
 
 DEFAULT_MAX_RESPONSE_SIZE = 10 * 1024 * 1024
 """Bytes a reply may take (10 MiB)."""
@@ -82,7 +86,9 @@ class HTTPTransport:
         headers = kwargs.pop('headers', None)
         headers = _JSON_HEADERS if headers is None else {**_JSON_HEADERS, **headers}
         try:
-            async with self.session.post(self.url, data=payload, headers=headers, **kwargs) as http_response:
+            # aiohttp warns about raw bytes bodies over 1 MiB (they are written in one go): stream those instead.
+            data = payload if len(payload) <= _LARGE_BODY else io.BytesIO(payload)
+            async with self.session.post(self.url, data=data, headers=headers, **kwargs) as http_response:
                 body = await self._read(http_response)
         except asyncio.TimeoutError as exc:  # before ClientError: ServerTimeoutError is both
             raise RequestTimeoutError(data={'details': f'No reply from {self.url} in time.'}) from exc
