@@ -69,8 +69,9 @@ class Dispatcher:
             writes them as ``null``, as orjson and JavaScript's ``JSON.stringify`` do, and skips the check,
             which walks every reply that encodes a ``null`` (default serializer only; see
             :class:`~aiohttp_rpc.dispatch.encoder.ReplyEncoder`).
-        sync_executor: run sync methods added as plain callables in this ``concurrent.futures.Executor``
-            instead of on the event loop (``None``: inline, as in 2.0).
+        sync_executor: run every sync method without an executor of its own in this
+            ``concurrent.futures.Executor`` instead of on the event loop (``None``: inline, as in 2.0), however it
+            was registered. ``call_timeout`` cannot stop a thread; the pool's size bounds the calls running.
         validate_params: check params against each method's type annotations (pydantic, the ``typed``
             extra); a method's own ``JSONRPCMethod(validate=...)`` wins. Off by default, as in 2.0.
         context_factory: ``factory(http_request) -> context`` (sync or async), called at most once per

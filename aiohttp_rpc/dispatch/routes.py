@@ -81,7 +81,7 @@ class Routes:
     Args:
         methods: the mapping to register into (used as given; plain callables in it are wrapped).
         context_of: how methods that declare a context parameter get it.
-        executor: for sync methods added as plain callables.
+        executor: for sync methods without an executor of their own, however they are registered.
         validate: the server's ``validate_params`` default.
         context_type: the type of the server's request context, or ``None``.
         allow_late_methods: keep accepting methods once frozen (see :meth:`freeze`).
@@ -126,7 +126,7 @@ class Routes:
             ServerConfigurationError: the name is taken and ``replace`` is false, or it is reserved, or the table
                 is frozen.
         """
-        given = as_method(method, executor=self._executor)
+        given = as_method(method)
         full_name = given.name if name is None else name
         if self.frozen and not self.allow_late_methods:
             raise ServerConfigurationError(
@@ -139,7 +139,7 @@ class Routes:
         check_name(self.methods, full_name, replace=replace, allow_reserved=allow_reserved)
         # The method as this server serves it: the one given, or one derived from it with this server's
         # validation and context type; the one given is never changed, so servers sharing it do not interfere.
-        rpc_method = given.bind(validate=self._validate, context_type=self._context_type)
+        rpc_method = given.bind(validate=self._validate, context_type=self._context_type, executor=self._executor)
         middlewares: list[MiddlewareType] = []
         for group in groups:  # each group's guards right after its own middlewares, outer groups first
             middlewares.extend(group.middlewares)

@@ -67,10 +67,11 @@ class BaseJSONRPCMethod(abc.ABC):
         True unless a subclass knows better: a dispatcher may call a method that does not without them."""
         return True
 
-    def bind(self, *, validate: bool, context_type: object) -> BaseJSONRPCMethod:
-        """The method as a server with these defaults serves it: whether to validate params, and the type of its
-        request context (``None`` without a ``context_factory``). Called once, when the method is registered; the
-        method itself is never changed. By default the method as it is.
+    def bind(self, *, validate: bool, context_type: object, executor: Executor | None = None) -> BaseJSONRPCMethod:
+        """The method as a server with these defaults serves it: whether to validate params, the type of its
+        request context (``None`` without a ``context_factory``), and the executor for sync methods that have none
+        of their own (``sync_executor``). Called once, when the method is registered; the method itself is never
+        changed. By default the method as it is.
 
         Raises:
             ServerConfigurationError: the defaults cannot be applied (e.g. validation without pydantic).
@@ -212,10 +213,11 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         """Whether params are checked against the annotations."""
         return self._validator is not None
 
-    def bind(self, *, validate: bool, context_type: object) -> JSONRPCMethod:
+    def bind(self, *, validate: bool, context_type: object, executor: Executor | None = None) -> JSONRPCMethod:
         """The method as a server with these defaults serves it (see :meth:`BaseJSONRPCMethod.bind`): this object
-        when they change nothing (the common case), else a new one with its own context parameter and validator,
-        so that a method shared by servers (a group on an HTTP and a WebSocket server) serves each as it wants.
+        when they change nothing (the common case), else a new one with its own context parameter, validator and
+        executor, so that a method shared by servers (a group on an HTTP and a WebSocket server) serves each as it
+        wants. A sync method given no ``executor`` of its own runs in the server's.
 
         Raises:
             ServerConfigurationError: validation is wanted but cannot be set up (pydantic missing,
@@ -227,9 +229,15 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         wanted = self._validate if self._validate is not None else validate
         # Only annotated methods are validated: an untyped one behaves as in 2.0, whatever the default.
         validates = bool(wanted and (self._validate or self._is_annotated()))
-        if context_param == self.context_param and validates == (self._validator is not None):
+        own_executor = self._executor if self._executor is not None or self.is_coroutine else executor
+        if (
+            context_param == self.context_param
+            and validates == (self._validator is not None)
+            and own_executor is self._executor
+        ):
             return self
         bound = copy.copy(self)
+        bound._executor = own_executor
         bound.context_param = context_param
         bound._context_index = bound._positional_index(context_param)
         bound._params = None

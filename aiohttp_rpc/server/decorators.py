@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ..methods.method import JSONRPCMethod, PrepareResult
+from ..methods.method import Guard, JSONRPCMethod, PrepareResult
 from ..methods.registry import Registry
 from .http import rpc_server as default_rpc_server
 
@@ -20,9 +20,10 @@ def rpc_method(
     rpc_server: Registry = default_rpc_server,
     pass_extra_kwargs: bool = False,
     prepare_result: PrepareResult | None = None,
+    guards: Iterable[Guard] = (),
 ) -> Callable[[F], F]:
     """Register the decorated function on ``rpc_server`` (the module-level one by default) when the module
-    is imported; the function itself is returned unchanged.
+    is imported; the function itself is returned unchanged. ``guards`` as for :class:`~aiohttp_rpc.JSONRPCMethod`.
 
     Example::
 
@@ -36,7 +37,9 @@ def rpc_method(
 
     def register(func: F) -> F:
         rpc_server.add_method(
-            JSONRPCMethod(func, name=name, pass_extra_kwargs=pass_extra_kwargs, prepare_result=prepare_result)
+            JSONRPCMethod(
+                func, name=name, pass_extra_kwargs=pass_extra_kwargs, prepare_result=prepare_result, guards=guards
+            )
         )
         return func
 
