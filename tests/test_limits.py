@@ -295,6 +295,24 @@ async def test_call_timeout_answers_32002_and_cancels_the_method(
     assert canonical(replies) == canonical([error(-32002, 'Request timed out', id=1), result('pong', id=2)])
 
 
+async def test_a_client_cannot_drive_warnings_with_timed_out_calls(
+    rpc_server_factory: Any, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call that times out is the client's doing as much as ours: logged at INFO, never WARNING or above."""
+
+    async def hang() -> None:
+        await asyncio.Event().wait()
+
+    url = await rpc_server_factory(hang, call_timeout=0.02)
+    caplog.set_level(logging.INFO, logger='aiohttp_rpc')
+    status, replies = await post(session, url, encode([call('hang', id=i) for i in range(20)]))
+    assert status == 200
+    assert len(replies) == 20
+    timeouts = [record for record in caplog.records if 'timed out' in record.getMessage()]
+    assert [record.levelname for record in timeouts] == ['INFO'] * 20
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
 def test_call_timeout_defaults_to_30_seconds() -> None:
     assert dispatcher.DEFAULT_CALL_TIMEOUT == 30.0
     assert inspect.signature(dispatcher.Dispatcher).parameters['call_timeout'].default == 30.0
