@@ -760,11 +760,13 @@ async def test_dispatch_is_the_one_door() -> None:
     """``dispatch(data, context=None)`` and its decoded twin answer with bytes, or None for a notification; a
     call that waits is simply awaited; the context defaults to a new RequestContext each time."""
     release = asyncio.Event()
+    started = asyncio.Event()
 
     async def instant(value: int) -> int:
         return value
 
     async def waits(value: int) -> int:
+        started.set()
         await release.wait()
         return value
 
@@ -790,7 +792,7 @@ async def test_dispatch_is_the_one_door() -> None:
     pending = asyncio.ensure_future(
         server.dispatch_message({'jsonrpc': '2.0', 'method': 'waits', 'params': [8], 'id': 2})
     )
-    await asyncio.sleep(0)
+    await started.wait()
     assert not pending.done()
     release.set()
     assert json.loads(await pending) == {'jsonrpc': '2.0', 'id': 2, 'result': 8}
