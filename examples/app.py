@@ -6,10 +6,11 @@ Routes:
 * ``GET /ws``: JSON-RPC over WebSocket (``WSJSONRPCServer``), the same methods;
 * ``GET /docs``: the API console, ``GET /openrpc.json``: the OpenRPC document (also the ``rpc.discover`` method).
 
-In production, run several worker processes under gunicorn with aiohttp's worker::
+In production, run several worker processes under gunicorn with our worker (aiohttp's, with handler cancellation)::
 
     gunicorn examples.app:app -c examples/gunicorn.conf.py
-    gunicorn examples.app:app -k aiohttp.GunicornWebWorker -w 2 -b 127.0.0.1:8080 --graceful-timeout 30
+    gunicorn examples.app:app -k aiohttp_rpc.server.worker.GunicornWebWorker -w 2 -b 127.0.0.1:8080 \
+        --graceful-timeout 30
 
 For development, one process::
 
@@ -99,7 +100,7 @@ def create_app() -> web.Application:
 
 
 app = create_app()
-"""The application gunicorn serves: ``gunicorn examples.app:app -k aiohttp.GunicornWebWorker``."""
+"""The application gunicorn serves: ``gunicorn examples.app:app -k aiohttp_rpc.server.worker.GunicornWebWorker``."""
 
 
 def main() -> None:

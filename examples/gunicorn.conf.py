@@ -16,7 +16,7 @@ import os
 
 bind = os.environ.get('BIND', '127.0.0.1:8080')
 workers = int(os.environ.get('WEB_CONCURRENCY', os.cpu_count() or 1))
-worker_class = 'aiohttp.GunicornWebWorker'
+worker_class = 'aiohttp_rpc.server.worker.GunicornWebWorker'
 
 # Seconds between SIGTERM and SIGKILL; the worker lets running calls finish for 95% of it.
 graceful_timeout = 35

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.skipif(sys.platform == 'win32', reason='POSIX signals a
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACEFUL_TIMEOUT = 10  # seconds: gunicorn --graceful-timeout, and --shutdown-timeout for run_app
+MAX_SLOW = 10  # seconds: the longest call examples/app.py's slow() takes
 SLOW = 2.0  # seconds a slow call takes: longer than the 1 s aiohttp's gunicorn worker may take to notice SIGTERM
 START_TIMEOUT = 20  # seconds every worker gets to boot and answer
 POLL_TRIES = 200  # x 10 ms: how long the calls get to start, and the listener to close after SIGTERM
@@ -82,8 +83,9 @@ def command(kind: str, port: int) -> list[str]:
 
     # gunicorn 25+ opens a control socket at one shared path by default; parallel runs must not share it.
     no_control_socket = ['--no-control-socket'] if hasattr(gunicorn.config, 'ControlSocketDisable') else []
-    return [sys.executable, '-m', 'gunicorn', 'examples.app:app', '-k', 'aiohttp.GunicornWebWorker', '-w', '2',
-            '-b', f'127.0.0.1:{port}', '--graceful-timeout', str(GRACEFUL_TIMEOUT), *no_control_socket]  # fmt: skip
+    return [sys.executable, '-m', 'gunicorn', 'examples.app:app', '-k', 'aiohttp_rpc.server.worker.GunicornWebWorker',
+            '-w', '2', '-b', f'127.0.0.1:{port}', '--graceful-timeout', str(GRACEFUL_TIMEOUT),
+            *no_control_socket]  # fmt: skip
 
 
 def answering_pids(deployment: Deployment, workers: int) -> frozenset[int]:
@@ -220,6 +222,34 @@ async def test_every_route_answers(deployment: Deployment) -> None:
             reply = await ws.receive_json(timeout=5)
             assert reply['result']['pid'] in deployment.pids
             assert reply['result']['websockets'] == 1
+
+
+DEPARTING = 50  # clients that send a call that waits, then leave
+
+
+async def test_calls_of_departed_clients_are_cancelled(deployment: Deployment) -> None:
+    """50 clients start a 10 s call and leave: within about a second every worker runs none of them, quietly
+    (under gunicorn our worker cancels the handler at once; under run_app the server notices within a second)."""
+    body = json.dumps({'jsonrpc': '2.0', 'method': 'slow', 'params': [MAX_SLOW], 'id': 1}).encode()
+    writers = []
+    for _ in range(DEPARTING):
+        _, writer = await asyncio.open_connection('127.0.0.1', deployment.port)
+        writer.write(
+            b'POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+            + f'Content-Length: {len(body)}\r\n\r\n'.encode()
+            + body
+        )
+        writers.append(writer)
+    await asyncio.gather(*(writer.drain() for writer in writers))
+    await wait_until_running(deployment.url, DEPARTING)
+    left = time.monotonic()
+    for writer in writers:
+        writer.close()
+    await wait_until_running(deployment.url, 0)
+    assert time.monotonic() - left < 2.5
+    log = deployment.stderr_text()
+    for sign_of_trouble in ('Traceback', 'WARNING', '[ERROR]', 'Error'):
+        assert sign_of_trouble not in log, log
 
 
 async def test_sigterm_lets_running_calls_finish_and_closes_websockets(deployment: Deployment) -> None:

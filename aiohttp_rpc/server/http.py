@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, MutableMapping
 from concurrent.futures import Executor
@@ -26,6 +27,7 @@ from ..protocol.response import error_reply
 from ..serialization import json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .base import BaseJSONRPCServer
+from .departures import Departures
 
 __all__ = (
     'DEFAULT_BODY_TIMEOUT',
@@ -131,6 +133,7 @@ class JSONRPCServer(BaseJSONRPCServer):
         )
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
+        self._departures = Departures()
 
     async def handle_http_request(self, http_request: web.Request) -> web.StreamResponse:
         """Answer one HTTP request: 200 with the JSON reply, 204 when every request was a notification.
@@ -166,10 +169,15 @@ class JSONRPCServer(BaseJSONRPCServer):
         if message is None:
             return web.Response(body=self.dispatcher.parse_error_reply, headers=_JSON_REPLY_HEADERS)
 
+        task = asyncio.current_task()
+        assert task is not None
+        self._departures.watch(task, http_request)  # cancelled if its client leaves while the call waits
         try:
             output = await self.dispatcher.dispatch(message, RequestContext(http_request=http_request))
         except RequestRejected as exc:
             return web.Response(status=exc.status, text=exc.reason)
+        finally:
+            self._departures.forget(task)
         if output is None:
             return web.Response(status=_NO_CONTENT)
         return web.Response(body=output, headers=_JSON_REPLY_HEADERS)
