@@ -231,7 +231,7 @@ async def test_many_calls_share_one_timeout_timer_and_each_gets_its_own_error(
         return i
 
     _, url = await ws_server(hang)
-    async with aiohttp_rpc.WSJSONRPCClient(url, timeout=0.3) as rpc:
+    async with aiohttp_rpc.WSJSONRPCClient(url, timeout=1.0) as rpc:  # ample for 200 calls under coverage
         loop = asyncio.get_running_loop()
         started = loop.time()
         hanging = [asyncio.ensure_future(rpc.methods.hang(i)) for i in range(50)]
@@ -241,11 +241,11 @@ async def test_many_calls_share_one_timeout_timer_and_each_gets_its_own_error(
         request = rpc.methods.hang.request(7)
         with pytest.raises(errors.RequestTimeoutError):
             await rpc.direct_call(request, timeout=0.05)  # its own, shorter timeout
-        assert loop.time() - started < 0.3
+        assert loop.time() - started < 1.0
         outcomes = await asyncio.gather(*hanging, short, return_exceptions=True)
         elapsed = loop.time() - started
         assert [type(outcome) for outcome in outcomes] == [errors.RequestTimeoutError] * 51
-        assert 0.3 <= elapsed < 2
+        assert 1.0 <= elapsed < 3
         assert await rpc.methods.subtract(3, 1) == 2  # the socket is still usable
 
 
