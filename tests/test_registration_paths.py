@@ -137,3 +137,30 @@ async def test_without_sync_executor_sync_methods_run_inline(aiohttp_server: Any
     async with aiohttp.ClientSession() as session:
         reply = await rpc(session, url, 'where')
     assert reply['result'] == threading.main_thread().name
+
+
+async def test_discovery_is_behind_the_servers_guards(aiohttp_server: Any) -> None:
+    """``rpc.discover`` is a route like any other: a server's guards hold for it too."""
+
+    def ping() -> str:
+        return 'pong'
+
+    server = aiohttp_rpc.JSONRPCServer(
+        middlewares=DEFAULT_MIDDLEWARES, guards=[aiohttp_rpc.require_bearer_token(['s3cret'])]
+    )
+    server.add_method(ping)
+    server.add_discovery(title='Guarded', version='1.0.0')
+    url = await start(aiohttp_server, server)
+    body = {'jsonrpc': '2.0', 'method': 'rpc.discover', 'id': 1}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json=body) as response:
+            assert await response.json() == {
+                'jsonrpc': '2.0',
+                'id': 1,
+                'error': {'code': -32001, 'message': 'Access denied'},
+            }
+        async with session.post(url, json=body, headers={'Authorization': 'Bearer s3cret'}) as response:
+            reply = await response.json()
+    assert reply['id'] == 1
+    assert reply['result']['info'] == {'title': 'Guarded', 'version': '1.0.0'}
+    assert [method['name'] for method in reply['result']['methods']] == ['ping']
