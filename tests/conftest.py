@@ -1,4 +1,4 @@
-"""Shared fixtures: real aiohttp servers on loopback and a raw-bytes HTTP poster."""
+"""Shared fixtures: real aiohttp servers on loopback, a raw-bytes HTTP poster, and headless Chromium."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import aiohttp
 import pytest
 from aiohttp import web
+from browser import launch_browser
 from transports import Transport
 
 import aiohttp_rpc
@@ -104,3 +105,10 @@ def rpc_call(post_raw: PostRaw) -> RPCCall:
 def transport(request: pytest.FixtureRequest, aiohttp_server: Any, http_session: aiohttp.ClientSession) -> Transport:
     """A server of the kind under test, over HTTP and then over WebSocket (see tests/transports.py)."""
     return Transport(request.param, aiohttp_server, http_session)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Chromium (see tests/browser.py)."""
+    async for launched in launch_browser():
+        yield launched

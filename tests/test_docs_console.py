@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import enum
 import hashlib
-import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,30 +21,10 @@ from aiohttp_rpc.errors import JSONRPCError, ServerConfigurationError
 from aiohttp_rpc.server import docs
 from aiohttp_rpc.server.docs import mount_docs
 
-try:
-    from playwright.async_api import Browser, Page, async_playwright, expect
-except ImportError:  # the browser test skips (or fails on CI) below
-    async_playwright = None
+with contextlib.suppress(ImportError):  # without playwright the browser tests skip (or fail on CI): tests/browser.py
+    from playwright.async_api import Browser, Page, expect
 
-CHROMIUM = Path('/usr/bin/chromium')
-CHROMIUM_ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-]
 OUTPUT = Path(__file__).parent / 'output'
-BROWSER_MISSING = (
-    f'{CHROMIUM} is missing (apt-get install chromium)'
-    if not CHROMIUM.exists()
-    else 'the playwright package is missing (pip install -e ".[dev]")'
-    if async_playwright is None
-    else None
-)
 HOSTILE = '<img src=x onerror="document.title=1">'
 
 
@@ -235,20 +215,6 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
         yield f'http://{host}:{port}'
     finally:
         await runner.cleanup()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if BROWSER_MISSING:
-        if os.environ.get('CI') == 'true':
-            pytest.fail(f'{BROWSER_MISSING}: CI must run the browser tests')
-        pytest.skip(BROWSER_MISSING)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @asynccontextmanager
