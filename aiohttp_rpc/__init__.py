@@ -22,7 +22,13 @@ from .protocol import (
     RequestContext,
 )
 from .server import BaseJSONRPCServer, JSONRPCServer, WSJSONRPCServer, rpc_server
-from .server.guards import require_bearer_token, require_client_address, require_header, require_host
+from .server.guards import (
+    require_bearer_token,
+    require_client_address,
+    require_header,
+    require_host,
+    require_session,
+)
 from .ws import WSPeer, get_peer
 
 __version__ = '2.1.0.dev0'
@@ -60,6 +66,7 @@ __all__ = (
     'require_client_address',
     'require_header',
     'require_host',
+    'require_session',
     'rpc_method',
     'rpc_server',
     'server',

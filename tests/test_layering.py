@@ -144,6 +144,7 @@ OUR_NAMES = {
     'require_client_address',
     'require_header',
     'require_host',
+    'require_session',
 }
 
 

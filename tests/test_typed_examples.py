@@ -107,6 +107,22 @@ def test_guards_header_once() -> None:
     ]
 
 
+def test_guards_session_once() -> None:
+    lines = run_once('guards_session.py')
+    assert lines[0].startswith('Serving on http://127.0.0.1:')
+    assert [' '.join(line.split()) for line in lines[1:]] == [
+        "http (nobody) ping -> 'pong'",
+        "http (nobody) whoami -> error -32001 'Access denied'",
+        "http guest whoami -> 'guest'",
+        "http guest admin.stats -> error -32001 'Access denied'",
+        "http admin whoami -> 'admin'",
+        "http admin admin.stats -> {'users': 3, 'orders': 12}",
+        "http (nobody) admin.stats -> error -32001 'Access denied'",
+        "ws admin admin.stats -> {'users': 3, 'orders': 12}",
+        "ws guest admin.stats -> error -32001 'Access denied'",
+    ]
+
+
 def test_guards_host_once() -> None:
     lines = run_once('guards_host.py')
     assert lines[0].startswith('Serving on http://127.0.0.1:')

@@ -11,16 +11,17 @@ from __future__ import annotations
 import hmac
 import inspect
 import ipaddress
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ServerConfigurationError
 from ..protocol.context import HTTP_REQUEST
 from .origins import HostPolicy
 
 if TYPE_CHECKING:
     from ..protocol.request import JSONRPCRequest
 
-__all__ = ('require_bearer_token', 'require_client_address', 'require_header', 'require_host')
+__all__ = ('require_bearer_token', 'require_client_address', 'require_header', 'require_host', 'require_session')
 
 TokenCheck = Callable[[str], 'bool | Awaitable[bool]']
 
@@ -102,3 +103,35 @@ def require_client_address(networks: Iterable[str]) -> Callable[[JSONRPCRequest]
         return any(address.version == network.version and address in network for network in allowed)
 
     return client_address_guard
+
+
+def require_session(key: str, values: Iterable[Hashable] | None = None) -> Callable[[JSONRPCRequest], Awaitable[bool]]:
+    """Admit calls whose aiohttp-session session holds ``key`` (with one of ``values``, when given): the session
+    locks of flask-rpc, per server, group or method. Over WebSocket the session is the one of the upgrade request.
+    Needs ``pip install "aiohttp-rpc[session]"`` and ``aiohttp_session.setup(app, storage)`` on the app.
+
+    Example::
+
+        admin_only = MethodGroup(guards=[require_session('role', {'admin'})])
+
+    Raises:
+        ServerConfigurationError: aiohttp-session is not installed.
+    """
+    try:
+        import aiohttp_session
+    except ImportError as exc:
+        raise ServerConfigurationError(
+            data={'details': 'Session guards need aiohttp-session: pip install "aiohttp-rpc[session]".'}
+        ) from exc
+    allowed = None if values is None else frozenset(values)
+
+    async def session_guard(rpc_request: JSONRPCRequest) -> bool:
+        http_request = _http_request(rpc_request)
+        if http_request is None:
+            return False
+        session = await aiohttp_session.get_session(http_request)  # no session middleware: a RuntimeError saying so
+        if key not in session:
+            return False
+        return allowed is None or session[key] in allowed
+
+    return session_guard
