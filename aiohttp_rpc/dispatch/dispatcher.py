@@ -25,10 +25,10 @@ from ..serialization import json_deserialize as default_json_deserialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
 from .context import ContextFactory, ContextProvider
 from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
+from .guards import guard_middleware
 from .middleware import transparent
 from .pipeline import Pipeline
 from .routes import Routes
-from .scope import guard_middleware
 
 __all__ = (
     'DEFAULT_BATCH_CONCURRENCY',

@@ -18,8 +18,8 @@ from ..errors import JSONRPCError, MethodNotFound, ServerConfigurationError
 from ..methods.method import CONTEXT_KEY, BaseJSONRPCMethod
 from ..methods.registry import as_method, check_name
 from ..protocol.response import JSONRPCResponse, reply
+from .guards import guard_middleware
 from .middleware import Chain, build_chain
-from .scope import guard_middleware
 
 if TYPE_CHECKING:
     from ..methods.group import MethodGroup
