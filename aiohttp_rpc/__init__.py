@@ -5,6 +5,9 @@ A drop-in replacement for aiohttp-rpc 2.0.0: the same names, signatures and beha
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from . import client, constants, decorators, errors, middlewares, protocol, server, utils
 from .client import BaseJSONRPCClient, JSONRPCClient, WSJSONRPCClient
 from .client.transports.websocket import ReconnectPolicy
@@ -72,3 +75,10 @@ __all__ = (
     'server',
     'utils',
 )
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, so they point at the 1.x names left in a code base
+
+    def __getattr__(name: str) -> object:
+        """The 1.x names, as deprecated aliases (see :mod:`aiohttp_rpc.legacy`)."""
+        return importlib.import_module('aiohttp_rpc.legacy').resolve(__name__, name)

@@ -43,7 +43,14 @@ A user-defined error round-trips::
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from types import EllipsisType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .deprecation import warn_deprecated
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = (
     'DEFAULT_KNOWN_ERRORS',
@@ -112,6 +119,14 @@ class JSONRPCError(RuntimeError):
 
     def __hash__(self) -> int:
         return hash((self.code, self.message))
+
+    def with_traceback(self, tb: TracebackType | EllipsisType | None = ..., /) -> Self:
+        """Python's ``with_traceback(tb)``. Called without ``tb`` (1.x, deprecated), it returns the error as it
+        is: 1.x copied the traceback into ``data`` for the client, and tracebacks are never sent to clients."""
+        if tb is ...:
+            warn_deprecated('JSONRPCError.with_traceback() without a traceback', 'raise the error as it is')
+            return self
+        return super().with_traceback(tb)
 
     def to_dict(self) -> dict[str, Any]:
         """The error object as sent on the wire: ``code``, ``message`` and ``data`` when set."""
@@ -273,3 +288,10 @@ class RequestRejected(Exception):
         super().__init__(status, reason)
         self.status = status
         self.reason = reason
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, so they point at the 1.x names left in a code base
+
+    def __getattr__(name: str) -> object:
+        """The 1.x names, as deprecated aliases (see :mod:`aiohttp_rpc.legacy`)."""
+        return importlib.import_module('aiohttp_rpc.legacy').resolve(__name__, name)

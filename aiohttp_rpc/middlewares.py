@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from .dispatch.middleware import (
     DEFAULT_MIDDLEWARES,
     StepMiddleware,
@@ -19,3 +22,10 @@ __all__ = (
     'inject_request_middleware',
     'logging_middleware',
 )
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, so they point at the 1.x names left in a code base
+
+    def __getattr__(name: str) -> object:
+        """The 1.x names, as deprecated aliases (see :mod:`aiohttp_rpc.legacy`)."""
+        return importlib.import_module('aiohttp_rpc.legacy').resolve(__name__, name)

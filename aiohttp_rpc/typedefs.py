@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -40,3 +41,10 @@ class MiddlewareType(Protocol):
     def __call__(
         self, request: JSONRPCRequest, handler: SingleRequestProcessorType, /
     ) -> Awaitable[JSONRPCResponse]: ...
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, so they point at the 1.x names left in a code base
+
+    def __getattr__(name: str) -> object:
+        """The 1.x names, as deprecated aliases (see :mod:`aiohttp_rpc.legacy`)."""
+        return importlib.import_module('aiohttp_rpc.legacy').resolve(__name__, name)

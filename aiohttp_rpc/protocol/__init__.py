@@ -8,7 +8,7 @@ are loaded on first access, keeping this layer itself free of asyncio.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .context import ContextKey, RequestContext
 from .request import JSONRPCBatchRequest, JSONRPCRequest
@@ -34,7 +34,10 @@ __all__ = (
 _FROM_METHODS = frozenset({'BaseJSONRPCMethod', 'JSONRPCMethod'})
 
 
-def __getattr__(name: str) -> Any:
-    if name in _FROM_METHODS:
-        return getattr(importlib.import_module('aiohttp_rpc.methods.method'), name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+if not TYPE_CHECKING:  # type checkers see the two names above, and none of the 1.x ones
+
+    def __getattr__(name: str) -> object:
+        if name in _FROM_METHODS:
+            return getattr(importlib.import_module('aiohttp_rpc.methods.method'), name)
+        # The 1.x names, as deprecated aliases (see :mod:`aiohttp_rpc.legacy`).
+        return importlib.import_module('aiohttp_rpc.legacy').resolve(__name__, name)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from ..constants import NOTHING, VERSION_2_0
+from ..deprecation import warn_deprecated
 from ..errors import InvalidParams, InvalidRequest
 from ..typedefs import JSONRPCIDType
 from .context import RequestContext
@@ -90,6 +91,28 @@ class JSONRPCRequest:
     def is_notification(self) -> bool:
         """True when no reply is expected: the request has no id."""
         return self.id is None and not self._null_id
+
+    @property
+    def method_name(self) -> str:
+        """1.x name of :attr:`method` (deprecated)."""
+        warn_deprecated('JSONRPCRequest.method_name', 'JSONRPCRequest.method')
+        return self.method
+
+    @method_name.setter
+    def method_name(self, value: str) -> None:
+        warn_deprecated('JSONRPCRequest.method_name', 'JSONRPCRequest.method')
+        self.method = value
+
+    @property
+    def extra_args(self) -> MutableMapping[str, Any]:
+        """1.x name of :attr:`extra_kwargs` (deprecated)."""
+        warn_deprecated('JSONRPCRequest.extra_args', 'JSONRPCRequest.extra_kwargs')
+        return self.extra_kwargs
+
+    @extra_args.setter
+    def extra_args(self, value: MutableMapping[str, Any]) -> None:
+        warn_deprecated('JSONRPCRequest.extra_args', 'JSONRPCRequest.extra_kwargs')
+        self.extra_kwargs = value
 
     def set_params(self, params: Any) -> None:
         """Replace ``params`` and re-derive ``args``/``kwargs`` from it."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import abc
+import importlib
 from collections.abc import Coroutine, Iterable, Mapping, MutableMapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..deprecation import warn_deprecated
 from ..dispatch.context import ContextFactory
 from ..dispatch.dispatcher import (
     DEFAULT_BATCH_CONCURRENCY,
@@ -155,14 +157,32 @@ class BaseJSONRPCServer(abc.ABC):
         args: Sequence[Any] | None = None,
         kwargs: Mapping[str, Any] | None = None,
         extra_kwargs: Mapping[str, Any] | None = None,
+        extra_args: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Call a registered method directly (no middlewares) and return its result.
+        """Call a registered method directly (no middlewares) and return its result. ``extra_args`` is the
+        1.x name of ``extra_kwargs`` (deprecated).
 
         Raises:
             MethodNotFound: no method has that name.
             JSONRPCError: whatever the method raised.
         """
+        if extra_args is not None:
+            warn_deprecated('call(extra_args=...)', 'call(extra_kwargs=...)')
+            extra_kwargs = extra_args
         return await self.dispatcher.call(method_name, args=args, kwargs=kwargs, extra_kwargs=extra_kwargs)
+
+    def get_methods(self) -> dict[str, dict[str, Any]]:
+        """1.x (deprecated): ``{name: {'doc': ..., 'args': [...], 'kwargs': [...]}}`` for every method; 2.0
+        code reads :attr:`methods`, and clients the ``rpc.discover`` document (:meth:`add_discovery`)."""
+        warn_deprecated('get_methods()', 'server.methods, or rpc.discover for clients (add_discovery())')
+        describe = importlib.import_module('aiohttp_rpc.legacy.protocol').describe
+        return {name: describe(method) for name, method in self.methods.items()}
+
+    def get_method(self, name: str) -> dict[str, Any] | None:
+        """1.x (deprecated): what :meth:`get_methods` tells about one method, or ``None``."""
+        warn_deprecated('get_method(name)', 'server.methods[name]')
+        method = self.methods.get(name)
+        return None if method is None else importlib.import_module('aiohttp_rpc.legacy.protocol').describe(method)
 
     def dispatch(
         self, data: bytes | str, context: Mapping[str, object] | None = None
