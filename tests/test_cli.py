@@ -873,3 +873,29 @@ def test_listen_on_a_busy_port() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(TransportFailure, match=r'address already in use\)$'):
             listen('127.0.0.1', port)
+
+
+async def test_error_lines_never_show_credentials_of_the_url(
+    run_cli: RunCLI, refused_url: str, service: Service
+) -> None:
+    """``user:password@`` and the query (``?token=``) are left out of every line printed about a URL."""
+
+    def with_secrets(url: str) -> str:
+        return url.replace('://', '://alice:s3cret-pw@', 1) + '?token=s3cret-token#s3cret-fragment'
+
+    refused_ws = refused_url.replace('http', 'ws', 1)
+    missing = service.http.replace('/rpc', '/missing')
+    expected = {
+        refused_url: f'cannot connect to {refused_url} (connection refused)',
+        refused_ws: f'cannot connect to {refused_ws} (connection refused)',
+        missing: f'{missing} answered HTTP 404 Not Found',
+    }
+    for url, line in expected.items():
+        result = await run_cli('call', with_secrets(url), 'add')
+        assert result == Result(3, '', f'aiohttp-rpc: {line}\n')
+    result = await run_cli('call', with_secrets(service.http), 'slow', '--timeout', '0.3')
+    assert result == Result(3, '', f'aiohttp-rpc: no reply from {service.http} within 0.3 s (timeout)\n')
+    result = await run_cli('call', 'ftp://alice:s3cret-pw@host/x?token=s3cret-token', 'add')
+    assert result.status == 2
+    assert "got 'ftp://host/x'" in result.stderr
+    assert 's3cret' not in result.stderr

@@ -9,7 +9,7 @@ import re
 from yarl import URL
 
 from .. import __version__
-from .remote import HTTP_SCHEMES, WEBSOCKET_SCHEMES
+from .remote import HTTP_SCHEMES, WEBSOCKET_SCHEMES, shown_url
 
 __all__ = ('build_parser',)
 
@@ -162,7 +162,7 @@ def _url(text: str) -> str:
     except ValueError:
         url = URL()
     if url.scheme not in (*HTTP_SCHEMES, *WEBSOCKET_SCHEMES) or not url.host:
-        raise argparse.ArgumentTypeError(f'expected an http://, https://, ws:// or wss:// URL, got {text!r}')
+        raise argparse.ArgumentTypeError(f'expected an http://, https://, ws:// or wss:// URL, got {shown_url(text)!r}')
     return text
 
 

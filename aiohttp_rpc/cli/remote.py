@@ -35,7 +35,7 @@ from .failures import ErrorReply, TransportFailure
 from .messages import build_request
 from .output import JSONWriter
 
-__all__ = ('HTTP_SCHEMES', 'WEBSOCKET_SCHEMES', 'Endpoint', 'batch', 'call', 'discover', 'notify')
+__all__ = ('HTTP_SCHEMES', 'WEBSOCKET_SCHEMES', 'Endpoint', 'batch', 'call', 'discover', 'notify', 'shown_url')
 
 HTTP_SCHEMES = ('http', 'https')
 WEBSOCKET_SCHEMES = ('ws', 'wss')
@@ -57,6 +57,12 @@ class Endpoint:
     headers: Sequence[tuple[str, str]] = ()
     timeout: float = 30.0
 
+    @property
+    def shown(self) -> str:
+        """The URL as printed: without ``user:password@``, query or fragment, which may hold credentials
+        (``?token=...``) that must not end up in a terminal, a CI log or a bug report."""
+        return shown_url(self.url)
+
     def client(self) -> BaseJSONRPCClient:
         """A new, unopened client for this endpoint."""
         headers = list(self.headers)
@@ -76,7 +82,7 @@ def call(endpoint: Endpoint, method: str, params: Any, *, writer: JSONWriter, ra
     try:
         response = JSONRPCResponse.load(reply)
     except ParseError as exc:
-        raise TransportFailure(_not_a_reply(endpoint.url, exc)) from exc
+        raise TransportFailure(_not_a_reply(endpoint.shown, exc)) from exc
     if raw:
         writer.write(reply)
     if response.error is not None:
@@ -109,7 +115,7 @@ def batch(endpoint: Endpoint, messages: list[Any], *, writer: JSONWriter) -> Non
     if reply is None:
         reply = []
     if not isinstance(reply, (list, dict)):
-        raise TransportFailure(f'{endpoint.url} sent something that is not a JSON-RPC reply')
+        raise TransportFailure(f'{endpoint.shown} sent something that is not a JSON-RPC reply')
     writer.write(reply)
     replies = reply if isinstance(reply, list) else [reply]  # a whole batch refused: one error object
     failed = [item for item in replies if isinstance(item, dict) and 'error' in item]
@@ -149,9 +155,9 @@ def _exchange(endpoint: Endpoint, message: Any, *, expect_reply: bool) -> Any:
     try:
         return asyncio.run(exchange_in_time())
     except (asyncio.TimeoutError, RequestTimeoutError) as exc:
-        raise TransportFailure(f'no reply from {endpoint.url} within {endpoint.timeout:g} s (timeout)') from exc
+        raise TransportFailure(f'no reply from {endpoint.shown} within {endpoint.timeout:g} s (timeout)') from exc
     except (LocalError, ParseError) as exc:
-        raise TransportFailure(_describe(exc, endpoint.url)) from exc
+        raise TransportFailure(_scrubbed(_describe(exc, endpoint.shown), endpoint.url)) from exc
 
 
 def _describe(exc: JSONRPCError, url: str) -> str:
@@ -175,6 +181,27 @@ def _describe(exc: JSONRPCError, url: str) -> str:
     if isinstance(cause, aiohttp.ServerDisconnectedError):
         return f'{url} closed the connection without a reply'
     return f'the connection to {url} failed ({_details(exc)})'
+
+
+def shown_url(url: str) -> str:
+    """``url`` without ``user:password@``, query or fragment: the parts that may hold credentials."""
+    try:
+        parsed = URL(url)
+        return str(parsed.with_user(None).with_query(None).with_fragment(None)) if parsed.absolute else url
+    except ValueError:  # not a URL yarl can rebuild: show nothing of it that could be a secret
+        return url.split('?', 1)[0].split('#', 1)[0].rsplit('@', 1)[-1]
+
+
+def _scrubbed(line: str, url: str) -> str:
+    """``line`` with any copy of the secret parts of ``url`` removed (a cause's text may quote the URL)."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return line
+    for secret in (parsed.raw_user, parsed.raw_password, parsed.raw_query_string, parsed.raw_fragment):
+        if secret and len(secret) > 2:
+            line = line.replace(secret, '***')
+    return line
 
 
 def _not_a_reply(url: str, exc: JSONRPCError) -> str:
