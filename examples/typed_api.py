@@ -14,7 +14,7 @@ What it shows:
 * **One API, two transports.** ``POST /rpc`` (HTTP) and ``GET /ws`` (WebSocket) serve the same groups;
   over WebSocket the headers of the upgrade request count.
 * **Discovery and docs.** ``rpc.discover``, ``GET /docs`` and ``GET /openrpc.json``, where the installed
-  aiohttp_rpc has them.
+  aiohttp_rpc has them; each lists only what the caller may call (``account.*`` with the token).
 
 Run it::
 
@@ -227,10 +227,12 @@ async def tour(base_url: str) -> None:
             await rpc.call('account.whoami')
         except errors.JSONRPCError as exc:
             show_error('account.whoami() without a token', exc)
-        document = await rpc.call('rpc.discover')
+        document = await rpc.call('rpc.discover')  # lists only what this caller may call
         show('rpc.discover() method names', sorted(method['name'] for method in document['methods']))
 
     async with aiohttp_rpc.JSONRPCClient(f'{base_url}/rpc', headers=authorized) as rpc:
+        document = await rpc.call('rpc.discover')
+        show('rpc.discover() with a token', sorted(method['name'] for method in document['methods']))
         show('account.whoami() with a token, as ada', await rpc.call('account.whoami'))
         try:
             await rpc.call('account.whoami', user={'name': 'root'})

@@ -61,8 +61,8 @@ def test_typed_api_once() -> None:
         {'path': ['order', 'coupon'], 'message': 'Input should be a valid string', 'type': 'string_type'},
     ]
     not_a_param = [{'path': ['user'], 'message': 'Extra inputs are not permitted', 'type': 'extra_forbidden'}]
-    names = ['account.place_order', 'account.whoami', 'ping', 'shop.catalog.items', 'shop.quote']
-    discovery = json.dumps(names)
+    public = ['ping', 'shop.catalog.items', 'shop.quote']
+    every = ['account.place_order', 'account.whoami', *public]
     assert outcomes(lines) == [
         'ping() -> "pong"',
         'shop.catalog.items() -> [{"sku": "apple", "price_cents": 50}, {"sku": "pear", "price_cents": 75}, '
@@ -70,7 +70,8 @@ def test_typed_api_once() -> None:
         f'shop.quote(order) -> {quote}',
         f"shop.quote(bad order) -> error -32602 'Invalid params' data={json.dumps({'errors': bad_order_errors})}",
         "account.whoami() without a token -> error -32001 'Access denied'",
-        f'rpc.discover() method names -> {discovery}',
+        f'rpc.discover() method names -> {json.dumps(public)}',
+        f'rpc.discover() with a token -> {json.dumps(every)}',
         'account.whoami() with a token, as ada -> {"name": "ada"}',
         "account.whoami(user=root): not a param -> error -32602 'Invalid params' "
         f'data={json.dumps({"errors": not_a_param})}',

@@ -189,6 +189,10 @@ class Dispatcher:
         """The prefixes of the groups method ``name`` is served under, outermost first."""
         return self._routes.tags_of(name)
 
+    def guards_of(self, name: str) -> tuple[Guard, ...]:
+        """Every guard a call of ``name`` must pass, in the order they run: the server's, its groups', its own."""
+        return (*self.guards, *self._routes.guards_of(name))
+
     async def call(
         self,
         method_name: str,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..protocol.request import JSONRPCRequest
     from ..typedefs import MiddlewareType, SingleRequestProcessorType
 
-__all__ = ('guard_middleware',)
+__all__ = ('guard_middleware', 'passes')
 
 
 def guard_middleware(guards: Iterable[Guard]) -> MiddlewareType:
@@ -25,12 +25,19 @@ def guard_middleware(guards: Iterable[Guard]) -> MiddlewareType:
     checks = tuple(guards)
 
     async def guard_check(request: JSONRPCRequest, handler: SingleRequestProcessorType) -> JSONRPCResponse:
-        for check in checks:
-            allowed = check(request)
-            if inspect.isawaitable(allowed):
-                allowed = await allowed
-            if not allowed:
-                return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=AccessDenied())
+        if not await passes(checks, request):
+            return JSONRPCResponse(id=request.id, jsonrpc=request.jsonrpc, error=AccessDenied())
         return await handler(request)
 
     return guard_check
+
+
+async def passes(guards: Iterable[Guard], request: JSONRPCRequest) -> bool:
+    """Whether ``request`` passes every guard, run in order until one refuses; what a guard raises propagates."""
+    for check in guards:
+        allowed = check(request)
+        if inspect.isawaitable(allowed):
+            allowed = await allowed
+        if not allowed:
+            return False
+    return True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import JSONRPCError, MethodNotFound, ServerConfigurationError
-from ..methods.method import CONTEXT_KEY, BaseJSONRPCMethod
+from ..methods.method import CONTEXT_KEY, BaseJSONRPCMethod, Guard
 from ..methods.registry import as_method, check_name
 from ..protocol.response import JSONRPCResponse, reply
 from .guards import guard_middleware
@@ -59,6 +59,8 @@ class Route:
         tags: the prefixes of the groups the name is served under, outermost first.
         never_waits: answering it never suspends (a method that cannot, nothing around it that could), so a
             reader that must not wait may answer it inline.
+        guards: the groups' guards (outer groups first), then the method's: what a call of ``name`` must pass
+            besides the server's own guards.
         plain: nothing wraps the method (no group middleware, no guard) and it takes no ``extra_kwargs``: it can
             be called straight from the message's params.
     """
@@ -69,6 +71,7 @@ class Route:
     tags: tuple[str, ...]
     never_waits: bool
     plain: bool
+    guards: tuple[Guard, ...] = ()
 
 
 class Routes:
@@ -141,17 +144,20 @@ class Routes:
         # validation and context type; the one given is never changed, so servers sharing it do not interfere.
         rpc_method = given.bind(validate=self._validate, context_type=self._context_type, executor=self._executor)
         middlewares: list[MiddlewareType] = []
+        guards: list[Guard] = []
         for group in groups:  # each group's guards right after its own middlewares, outer groups first
             middlewares.extend(group.middlewares)
             if group.guards:
                 middlewares.append(guard_middleware(group.guards))
+                guards.extend(group.guards)
         if rpc_method.guards:
             middlewares.append(guard_middleware(rpc_method.guards))
+            guards.extend(rpc_method.guards)
         call: Chain = functools.partial(invoke, rpc_method, self._context_of)
         plain = not middlewares and not rpc_method.takes_extra_kwargs
         never_waits = not middlewares and rpc_method.cannot_suspend and rpc_method.context_param is None
         handle = build_chain(middlewares, call)
-        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain)
+        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain, tuple(guards))
         self.methods[full_name] = rpc_method
         return rpc_method
 
@@ -198,6 +204,11 @@ class Routes:
         """The group prefixes ``name`` is served under (outermost first)."""
         route = self.get(name)
         return () if route is None else route.tags
+
+    def guards_of(self, name: str) -> tuple[Guard, ...]:
+        """The guards of ``name``'s groups and of the method itself (see :attr:`Route.guards`)."""
+        route = self.get(name)
+        return () if route is None else route.guards
 
     def handle(self, request: JSONRPCRequest) -> Coroutine[Any, Any, JSONRPCResponse]:
         """The innermost handler of the dispatcher's chain: enter the route of ``request.method``."""

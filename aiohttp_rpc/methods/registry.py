@@ -7,7 +7,7 @@ from concurrent.futures import Executor
 from typing import Any, Protocol, TypeAlias
 
 from ..errors import ServerConfigurationError
-from .method import BaseJSONRPCMethod, JSONRPCMethod
+from .method import BaseJSONRPCMethod, Guard, JSONRPCMethod
 
 __all__ = (
     'RESERVED_PREFIX',
@@ -30,8 +30,8 @@ RESERVED_PREFIX = 'rpc.'
 
 
 class Registry(Protocol):
-    """What schema code and ``@rpc_method`` need of a server: its methods by name, their group tags, and a way
-    to add one. Dispatchers and servers are registries."""
+    """What schema code and ``@rpc_method`` need of a server: its methods by name, their group tags and guards,
+    and a way to add one. Dispatchers and servers are registries."""
 
     @property
     def methods(self) -> MethodMap:
@@ -39,6 +39,9 @@ class Registry(Protocol):
 
     def tags_of(self, name: str) -> tuple[str, ...]:
         """The prefixes of the groups method ``name`` is served under, outermost first."""
+
+    def guards_of(self, name: str) -> tuple[Guard, ...]:
+        """Every guard a call of ``name`` must pass, in the order they run."""
 
     def add_method(
         self, method: MethodDescription, *, replace: bool = False, allow_reserved: bool = False

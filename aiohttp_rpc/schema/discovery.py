@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 from ..methods.method import BaseJSONRPCMethod, JSONRPCMethod
 from .catalog import DISCOVER_METHOD
 from .openrpc import DEFAULT_TITLE, DEFAULT_VERSION, build_openrpc
+from .visibility import refused, shown_to
 
 if TYPE_CHECKING:
     from ..methods.registry import Registry
+    from ..protocol.request import JSONRPCRequest
 
 __all__ = ('OpenRPCDocument', 'add_discovery')
 
@@ -22,9 +24,15 @@ def add_discovery(
     version: str = DEFAULT_VERSION,
     description: str | None = None,
     servers: Iterable[Mapping[str, Any]] | None = None,
+    list_all: bool = False,
 ) -> None:
     """Serve ``rpc.discover`` on ``server``: it returns the server's OpenRPC document (see
-    :func:`~aiohttp_rpc.schema.build_openrpc`, which takes the same options).
+    :func:`~aiohttp_rpc.schema.build_openrpc`, which takes the same options), without the methods whose guards
+    refuse the caller (see :mod:`~aiohttp_rpc.schema.visibility`), unless ``list_all``.
+
+    The guards are run against the discovery request, so the server needs ``inject_request_middleware`` (in
+    ``DEFAULT_MIDDLEWARES``) to show guarded methods at all: without it no caller is known, and every guarded
+    method is left out.
 
     The document is built on the first call and kept until the set of served methods changes (a method added,
     replaced or removed, including through a group), so later calls cost a comparison.
@@ -40,8 +48,9 @@ def add_discovery(
     """
     document = OpenRPCDocument(server, title=title, version=version, description=description, servers=servers)
     method = JSONRPCMethod(
-        document.discover,
+        document.discover if list_all else document.discover_for_caller,
         name=DISCOVER_METHOD,
+        pass_extra_kwargs=not list_all,  # the caller: ``rpc_request``
         validate=False,  # it takes no params; and pydantic must not be needed to serve it
         summary='Describe this service: its methods, their params and results.',
         description='Returns the OpenRPC document of the service (https://spec.open-rpc.org).',
@@ -92,6 +101,16 @@ class OpenRPCDocument:
     async def discover(self) -> dict[str, Any]:
         """Return the OpenRPC document describing this service."""
         return self.get()
+
+    async def discover_for_caller(self, rpc_request: JSONRPCRequest | None = None, **_extra: object) -> dict[str, Any]:
+        """Return the OpenRPC document describing what the caller of ``rpc_request`` may call."""
+        return await self.shown_to(rpc_request)
+
+    async def shown_to(self, caller: JSONRPCRequest | None) -> dict[str, Any]:
+        """The document without the methods whose guards refuse ``caller`` (see :func:`visibility.refused`)."""
+        document = self.get()
+        names = [method['name'] for method in document['methods']]
+        return shown_to(document, await refused(self._server, names, caller))
 
 
 def _same(

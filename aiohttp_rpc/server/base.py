@@ -150,6 +150,10 @@ class BaseJSONRPCServer(abc.ABC):
         """The prefixes of the groups method ``name`` is served under, outermost first."""
         return self.dispatcher.tags_of(name)
 
+    def guards_of(self, name: str) -> tuple[Guard, ...]:
+        """Every guard a call of ``name`` must pass: the server's, its groups', its own."""
+        return self.dispatcher.guards_of(name)
+
     async def call(
         self,
         method_name: str,
@@ -226,13 +230,17 @@ class BaseJSONRPCServer(abc.ABC):
         version: str = DEFAULT_VERSION,
         description: str | None = None,
         servers: Iterable[Mapping[str, Any]] | None = None,
+        list_all: bool = False,
     ) -> None:
         """Serve ``rpc.discover``, the OpenRPC service discovery method: it returns a document describing every
-        method, with the JSON Schema of its params and result (with pydantic, the ``typed`` extra).
+        method the caller may call, with the JSON Schema of its params and result (with pydantic, the ``typed``
+        extra).
 
         Args:
             title, version, description: the document's ``info`` (the API's name and version, not the library's).
             servers: OpenRPC Server Objects, e.g. ``[{'name': 'production', 'url': 'https://api.example.com/rpc'}]``.
+            list_all: list every method, also those whose guards refuse the caller; see
+                :func:`aiohttp_rpc.schema.add_discovery`.
 
         Raises:
             ServerConfigurationError: ``rpc.discover`` is already served.
@@ -243,13 +251,14 @@ class BaseJSONRPCServer(abc.ABC):
             server.add_methods([add, subtract])
             server.add_discovery(title='Calculator', version='2.1.0')
         """
-        add_discovery(self, title=title, version=version, description=description, servers=servers)
+        add_discovery(self, title=title, version=version, description=description, servers=servers, list_all=list_all)
 
     def mount_docs(self, app: web.Application, **options: Any) -> None:
         """Serve the API console (``GET /docs``) and the OpenRPC document (``GET /openrpc.json``) on ``app``.
 
         Options (all keyword): ``endpoint`` (where this server is mounted, ``'/rpc'``), ``path``,
-        ``openrpc_path``, ``title``, ``version``, ``description``; see :func:`aiohttp_rpc.server.docs.mount_docs`.
+        ``openrpc_path``, ``title``, ``version``, ``description``, ``list_all``; see
+        :func:`aiohttp_rpc.server.docs.mount_docs`.
         """
         mount_docs(app, self, **options)
 

@@ -25,7 +25,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ..errors import ServerConfigurationError
+from ..protocol.context import HTTP_REQUEST, RequestContext
+from ..protocol.request import JSONRPCRequest
+from ..schema.catalog import DISCOVER_METHOD
 from ..schema.openrpc import DEFAULT_TITLE, DEFAULT_VERSION, build_openrpc
+from ..schema.visibility import refused, shown_to
 from ..serialization import json_serialize
 from .origins import HOST_NOT_ALLOWED, HostPolicy
 
@@ -54,11 +58,16 @@ def mount_docs(
     title: str = DEFAULT_TITLE,
     version: str = DEFAULT_VERSION,
     description: str | None = None,
+    list_all: bool = False,
 ) -> None:
     """Serve the API console at ``GET path`` and the OpenRPC document at ``GET openrpc_path``.
 
-    The document is built on each request, so methods added after mounting are listed. Both routes answer
-    403 when ``server`` has ``allowed_hosts`` and the ``Host`` is not among them.
+    The document is built on each request, so methods added after mounting are listed. It leaves out the methods
+    whose guards (the server's, their groups', their own) refuse the ``GET`` request, unless ``list_all``: the
+    guards see a request whose context holds that HTTP request, so header, token, address and session guards
+    decide as they would for a call (see :mod:`aiohttp_rpc.schema.visibility`). The console page itself lists
+    what its browser's requests may call. Both routes answer 403 when ``server`` has ``allowed_hosts`` and the
+    ``Host`` is not among them.
 
     Args:
         app: the application to add the routes to (a sub-application works: paths are relative to it).
@@ -68,6 +77,7 @@ def mount_docs(
         path: the path of the console page.
         openrpc_path: the path of the OpenRPC document.
         title, version, description: the document's ``info``.
+        list_all: list every method, also those whose guards refuse the caller.
 
     Raises:
         ServerConfigurationError: a path does not start with a single ``/`` (the console talks to its own
@@ -102,6 +112,9 @@ def mount_docs(
     async def openrpc_document(request: web.Request) -> web.Response:
         check_host(request)
         document = build_openrpc(server, title=title, version=version, description=description, servers=servers)
+        if not list_all:
+            caller = JSONRPCRequest(method=DISCOVER_METHOD, context=RequestContext({HTTP_REQUEST: request}))
+            document = shown_to(document, await refused(server, [m['name'] for m in document['methods']], caller))
         body = json_serialize(document).encode()
         return web.Response(body=body, content_type='application/json', charset='utf-8', headers=_HEADERS)
 
