@@ -31,6 +31,7 @@ from .departures import Departures
 
 __all__ = (
     'DEFAULT_BODY_TIMEOUT',
+    'DEFAULT_WRITE_TIMEOUT',
     'DEFAULT_CONTENT_TYPES',
     'DEFAULT_MAX_BODY_SIZE',
     'JSONRPCServer',
@@ -46,6 +47,10 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 """aiohttp's default ``client_max_size`` (1 MiB), the limit a body meets unless the app sets its own."""
 
 DEFAULT_BODY_TIMEOUT = 30.0
+DEFAULT_WRITE_TIMEOUT = 60.0
+# aiohttp waits for the client to take what it writes only past this much buffered (its StreamWriter's limit):
+# a smaller reply is handed to the transport at once, and needs no timer.
+_WRITES_WAIT_ABOVE = 2**16
 """Seconds reading a request body may take; a slower body gets 408."""
 
 _UTF8 = frozenset({'utf-8', 'utf8'})
@@ -66,6 +71,9 @@ class JSONRPCServer(BaseJSONRPCServer):
             default is 1 MiB), which it can only tighten; ``None`` (the default): the app's limit alone. A 413
             carries a JSON-RPC error (-32600) naming the limit.
         body_timeout: seconds to receive the body (408 beyond); ``None`` waits as long as aiohttp does.
+        write_timeout: seconds a reply larger than aiohttp's write buffer (64 KiB) may take to reach the client;
+            past it the connection is dropped (logged at DEBUG), so a client that stops reading holds its reply
+            and connection no longer than this. ``None`` waits for the client, as aiohttp does.
         json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
         max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
         validate_params, context_factory, context_type, guards, allow_late_methods: the dispatcher's options; see
@@ -85,6 +93,7 @@ class JSONRPCServer(BaseJSONRPCServer):
         content_types: Iterable[str] | None = DEFAULT_CONTENT_TYPES,
         max_body_size: int | None = None,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+        write_timeout: float | None = DEFAULT_WRITE_TIMEOUT,
         allowed_origins: Iterable[str | None] | str | None = None,
         allowed_hosts: Iterable[str] | None = None,
         json_serialize: JSONEncoderType = json_serialize,
@@ -133,6 +142,7 @@ class JSONRPCServer(BaseJSONRPCServer):
         )
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
+        self.write_timeout = write_timeout
         self._departures = Departures()
 
     async def handle_http_request(self, http_request: web.Request) -> web.StreamResponse:
@@ -180,7 +190,24 @@ class JSONRPCServer(BaseJSONRPCServer):
             self._departures.forget(task)
         if output is None:
             return web.Response(status=_NO_CONTENT)
-        return web.Response(body=output, headers=_JSON_REPLY_HEADERS)
+        response = web.Response(body=output, headers=_JSON_REPLY_HEADERS)
+        if len(output) > _WRITES_WAIT_ABOVE and self.write_timeout is not None:
+            await self._write_within(http_request, response, self.write_timeout)
+        return response
+
+    async def _write_within(self, http_request: web.Request, response: web.Response, timeout: float) -> None:
+        """Send ``response`` now, dropping the connection if the client has not taken it within ``timeout``."""
+        try:
+            await response.prepare(http_request)
+            await deadline(response.write_eof(), timeout)
+        except DeadlineExceeded:
+            logger.debug(
+                'Dropped a client that did not take its %d-byte reply within %g s.', response.body_length, timeout
+            )
+            if http_request.transport is not None:
+                http_request.transport.abort()
+        except ConnectionError:  # the client left while its reply was being written: nothing to do
+            pass
 
     def _too_large(self, exc: web.HTTPRequestEntityTooLarge) -> web.Response:
         """413 with a JSON-RPC error (-32600, id null) saying what the limit is, for clients that parse JSON."""
