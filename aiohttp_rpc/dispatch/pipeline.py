@@ -26,7 +26,6 @@ from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected
-from ..methods.method import BaseJSONRPCMethod
 from ..protocol.context import RequestContext
 from ..protocol.request import JSONRPCRequest, is_valid_id, read_call
 from ..protocol.response import JSONRPCResponse, error_reply, result_reply
@@ -34,7 +33,7 @@ from ..typedefs import JSONDecoderType, JSONRPCIDType, MiddlewareType
 from .eager import DeadlineExceeded, Later, as_coroutine, finish_within, run_all, send_none
 from .encoder import ReplyEncoder
 from .middleware import build_chain, transparent
-from .routes import Routes
+from .routes import Route, Routes
 
 __all__ = ('Pipeline', 'Reply')
 
@@ -103,17 +102,18 @@ class Pipeline:
         self._batch_concurrency = batch_concurrency
         self._max_name_length = sys.maxsize if max_method_length is None else max_method_length
 
-    async def dispatch(self, data: bytes | str, context: RequestContext) -> bytes | None:
-        """The reply's bytes to one raw message, or ``None`` when no reply is due.
+    def dispatch(self, data: bytes | str, context: RequestContext) -> Coroutine[Any, Any, bytes | None]:
+        """Decode one raw message now, and return the coroutine of its answer: the reply's bytes, or ``None``
+        when no reply is due. (Not a coroutine itself: awaiting :meth:`answer` straight saves a frame per message.)
 
         Raises:
-            RequestRejected: a middleware refused the message at the transport level.
+            RequestRejected: a middleware refused the message at the transport level (when awaited).
         """
         try:
             message = self._loads(data)
         except ValueError:
-            return self._parse_error_reply
-        return await self.answer(message, context)
+            return _returning(self._parse_error_reply)
+        return self.answer(message, context)
 
     async def answer(self, message: object, context: RequestContext) -> bytes | None:
         """The reply's bytes to one decoded message, or ``None`` when no reply is due.
@@ -151,7 +151,7 @@ class Pipeline:
                 name, request_id, args, kwargs = call
                 route = self._routes.get(name) if len(name) <= self._max_name_length else None
                 if route is not None and route.plain:
-                    return self._start_plain(item, context, route.method, request_id, args, kwargs)
+                    return self._start_plain(item, context, route, request_id, args, kwargs)
         try:
             request = JSONRPCRequest.from_message(item, context)
         except JSONRPCError as exc:
@@ -162,7 +162,7 @@ class Pipeline:
         own_context = contextvars.copy_context()  # as in a task of its own: ContextVars set here stay here
         try:
             coro = self._chain(request)
-            finished, value = own_context.run(send_none, coro)
+            finished, value = send_none(coro, own_context)
         except BaseException as exc:  # noqa: BLE001 - sorted by _failed, which re-raises what must go on
             output = self._failed(request, exc)
         else:
@@ -193,7 +193,7 @@ class Pipeline:
         self,
         item: dict[str, Any],
         context: RequestContext,
-        method: BaseJSONRPCMethod,
+        route: Route,
         request_id: JSONRPCIDType | None,
         args: Sequence[Any],
         kwargs: Mapping[str, Any],
@@ -201,8 +201,15 @@ class Pipeline:
         """:meth:`_start` for a plain route behind transparent middlewares: no request object unless it raises."""
         own_context = contextvars.copy_context()
         try:
-            coro = as_coroutine(method(args, kwargs))
-            finished, value = own_context.run(send_none, coro)
+            bare = route.bare
+            if bare is None:
+                coro = as_coroutine(route.method(args, kwargs))
+            else:
+                try:
+                    coro = bare(*args, **kwargs)
+                except TypeError:  # the params may not fit: the method itself tells (raising InvalidParams if so)
+                    coro = as_coroutine(route.method(args, kwargs))
+            finished, value = send_none(coro, own_context)
         except BaseException as exc:  # noqa: BLE001 - sorted by _failed_plain, which re-raises what must go on
             output = self._failed_plain(item, context, exc)
         else:
@@ -279,6 +286,10 @@ class Pipeline:
             logger.error('Unhandled exception in method=%r id=%r', request.method, request.id, exc_info=exc)
             return error_reply(request.id, InternalError())
         raise exc
+
+
+async def _returning(value: bytes) -> bytes:
+    return value
 
 
 def _release(request: JSONRPCRequest) -> None:

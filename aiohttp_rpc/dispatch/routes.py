@@ -61,6 +61,7 @@ class Route:
             reader that must not wait may answer it inline.
         guards: the groups' guards (outer groups first), then the method's: what a call of ``name`` must pass
             besides the server's own guards.
+        bare: for a plain route, the method's :attr:`~aiohttp_rpc.BaseJSONRPCMethod.bare` function, if it has one.
         plain: nothing wraps the method (no group middleware, no guard) and it takes no ``extra_kwargs``: it can
             be called straight from the message's params.
     """
@@ -72,6 +73,7 @@ class Route:
     never_waits: bool
     plain: bool
     guards: tuple[Guard, ...] = ()
+    bare: Callable[..., Coroutine[Any, Any, Any]] | None = None
 
 
 class Routes:
@@ -157,7 +159,8 @@ class Routes:
         plain = not middlewares and not rpc_method.takes_extra_kwargs
         never_waits = not middlewares and rpc_method.cannot_suspend and rpc_method.context_param is None
         handle = build_chain(middlewares, call)
-        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain, tuple(guards))
+        bare = rpc_method.bare if plain else None
+        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain, tuple(guards), bare)
         self.methods[full_name] = rpc_method
         return rpc_method
 

@@ -14,7 +14,7 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,16 @@ class BaseJSONRPCMethod(abc.ABC):
         """Whether the method reads the ``extra_kwargs`` it is called with (``rpc_request``, the request context).
         True unless a subclass knows better: a dispatcher may call a method that does not without them."""
         return True
+
+    @property
+    def bare(self) -> Callable[..., Coroutine[Any, Any, Any]] | None:
+        """A coroutine function that calling this method without ``extra_kwargs`` comes down to, or ``None``.
+
+        When it is given, ``bare(*args, **kwargs)`` does all that ``self(args, kwargs)`` would, and a dispatcher may
+        call it instead, saving a frame per call; if that call raises ``TypeError``, the dispatcher calls the method
+        itself, which tells params that do not fit (``InvalidParams``) from other failures.
+        """
+        return None
 
     def bind(self, *, validate: bool, context_type: object, executor: Executor | None = None) -> BaseJSONRPCMethod:
         """The method as a server with these defaults serves it: whether to validate params, the type of its
@@ -192,6 +202,14 @@ class JSONRPCMethod(BaseJSONRPCMethod):
     def takes_extra_kwargs(self) -> bool:
         """Whether calls pass ``extra_kwargs`` on: with ``pass_extra_kwargs``, or to a context parameter."""
         return self._pass_extra_kwargs or self.context_param is not None
+
+    @property
+    def bare(self) -> Callable[..., Coroutine[Any, Any, Any]] | None:
+        """The coroutine function itself, when a call is nothing more than calling it: an ``async def`` with no
+        validation, result preparation, context parameter or decorator (see :attr:`BaseJSONRPCMethod.bare`)."""
+        if self._direct and self._validator is None and self.context_param is None:
+            return self.func
+        return None
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:
