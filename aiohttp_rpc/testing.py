@@ -49,7 +49,6 @@ from .client.transports.local import LocalTransport
 from .client.websocket import WSJSONRPCClient
 from .dispatch.dispatcher import Dispatcher
 from .errors import JSONRPCError
-from .serialization import JSONCodec, json_deserialize, json_serialize
 from .server.base import BaseJSONRPCServer
 from .server.http import JSONRPCServer
 from .server.websocket import WSJSONRPCServer
@@ -196,10 +195,7 @@ async def rpc_client(
 
 
 def _local_client(server: Dispatcher, client_kwargs: Mapping[str, Any]) -> BaseJSONRPCClient:
-    codec = JSONCodec(
-        client_kwargs.get('json_serialize', json_serialize), client_kwargs.get('json_deserialize', json_deserialize)
-    )
-    return BaseJSONRPCClient(transport=LocalTransport(server, codec=codec), **client_kwargs)
+    return BaseJSONRPCClient(transport=LocalTransport(server), **client_kwargs)
 
 
 async def _serve(server: BaseJSONRPCServer, stack: contextlib.AsyncExitStack) -> str:

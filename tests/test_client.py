@@ -17,7 +17,6 @@ import aiohttp_rpc
 from aiohttp_rpc import JSONRPCClient, JSONRPCRequest, errors
 from aiohttp_rpc.client import ClientState
 from aiohttp_rpc.client.transports.http import HTTPTransport
-from aiohttp_rpc.serialization import JSONCodec
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -134,7 +133,7 @@ async def test_closed_client_cannot_be_used(url: str, opened: bool) -> None:
 
 
 async def test_transport_must_be_open() -> None:
-    transport = HTTPTransport('http://127.0.0.1:1/rpc', codec=JSONCodec())
+    transport = HTTPTransport('http://127.0.0.1:1/rpc')
     with pytest.raises(RuntimeError, match='not open'):
         await transport.send(b'{}', expect_reply=True)
     await transport.aclose()
@@ -676,7 +675,7 @@ async def test_a_client_takes_its_transport_in_its_constructor() -> None:
 
     server = aiohttp_rpc.JSONRPCServer()
     server.add_method(ping)
-    async with aiohttp_rpc.BaseJSONRPCClient(transport=LocalTransport(server, codec=JSONCodec())) as client:
+    async with aiohttp_rpc.BaseJSONRPCClient(transport=LocalTransport(server)) as client:
         assert await client.call('ping') == 'pong'
         assert await client.methods.ping() == 'pong'
 
@@ -705,7 +704,7 @@ async def test_an_overridden_direct_call_sees_every_call() -> None:
 
     server = aiohttp_rpc.JSONRPCServer()
     server.add_method(ping)
-    async with Recording(transport=LocalTransport(server, codec=JSONCodec())) as client:
+    async with Recording(transport=LocalTransport(server)) as client:
         assert await client.call('ping') == 'pong'
         client.send_json = _counting(client.send_json, seen)  # type: ignore[method-assign]
         assert await client.call('ping') == 'pong'
@@ -718,3 +717,76 @@ def _counting(send_json: Any, seen: list[str]) -> Any:
         return await send_json(*args, **kwargs)
 
     return wrapper
+
+
+class CannedTransport:
+    """A transport of one's own moves bytes only: it returns canned reply bytes, and decodes nothing."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
+        self.sent: list[bytes] = []
+
+    async def open(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+    async def send(self, payload: bytes, *, expect_reply: bool, **kwargs: Any) -> tuple[bytes | None, dict[str, Any]]:
+        self.sent.append(payload)
+        return (self.reply if expect_reply else None), {'canned': True}
+
+    def unreadable(self, body: bytes, context: Any) -> errors.JSONRPCError:
+        return errors.ParseError(data={'details': f'canned: {body[:5]!r}'})
+
+
+async def test_the_client_alone_decodes_what_its_transport_moves() -> None:
+    decoded: list[bytes] = []
+
+    def loads(data: bytes) -> Any:
+        decoded.append(data)
+        return json.loads(data)
+
+    transport = CannedTransport(b'{"jsonrpc": "2.0", "id": 1, "result": "pong"}')
+    async with aiohttp_rpc.BaseJSONRPCClient(transport=transport, json_deserialize=loads) as client:
+        assert await client.call('ping') == 'pong'
+        assert await client.send_json({'jsonrpc': '2.0', 'method': 'ping'}, ignore_response=True) == (
+            None,
+            {'canned': True},
+        )
+        transport.reply = b'<html>oops'
+        with pytest.raises(errors.ParseError) as raised:
+            await client.call('ping')
+    assert decoded == [b'{"jsonrpc": "2.0", "id": 1, "result": "pong"}', b'<html>oops']
+    assert raised.value.data == {'details': "canned: b'<html'"}
+
+
+async def test_an_http_error_page_is_told_by_the_transport(aiohttp_server: Any) -> None:
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(status=502, text='<h1>Bad gateway</h1>', content_type='text/html')
+
+    app = web.Application()
+    app.router.add_post('/rpc', page)
+    server = await aiohttp_server(app)
+    async with JSONRPCClient(str(server.make_url('/rpc'))) as rpc:
+        with pytest.raises(errors.HTTPStatusError) as raised:
+            await rpc.call('ping')
+    assert raised.value.data == {'status': 502, 'message': 'Bad Gateway', 'body': '<h1>Bad gateway</h1>'}
+
+
+async def test_a_websocket_reply_is_decoded_once(aiohttp_client: Any) -> None:
+    """The reader decodes each frame to route it; the client takes that message as it is."""
+    ws_server = aiohttp_rpc.WSJSONRPCServer()
+    ws_server.add_method(lambda: 'pong')
+    app = web.Application()
+    app.router.add_get('/ws', ws_server.handle_http_request)
+    url = str((await aiohttp_client(app)).make_url('/ws'))
+    decoded: list[Any] = []
+
+    def loads(data: Any) -> Any:
+        decoded.append(data)
+        return json.loads(data)
+
+    async with aiohttp_rpc.WSJSONRPCClient(url, json_deserialize=loads) as client:
+        assert await client.call('<lambda>') == 'pong'
+    assert len(decoded) == 1

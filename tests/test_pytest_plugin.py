@@ -16,7 +16,6 @@ import pytest
 import aiohttp_rpc
 from aiohttp_rpc import JSONRPCRequest, JSONRPCResponse, errors
 from aiohttp_rpc.errors import InvalidParams, JSONRPCError, MethodNotFound
-from aiohttp_rpc.serialization import JSONCodec
 from aiohttp_rpc.testing import (
     LocalTransport,
     RPCClientFactory,
@@ -139,7 +138,7 @@ async def refuse(request: JSONRPCRequest, handler: SingleRequestProcessorType) -
 async def test_local_transport() -> None:
     server = aiohttp_rpc.JSONRPCServer(middlewares=[refuse])
     server.add_method(add)
-    transport = LocalTransport(server, codec=JSONCodec(), context={'tenant': 'acme'})
+    transport = LocalTransport(server, context={'tenant': 'acme'})
     client = aiohttp_rpc.BaseJSONRPCClient()
     client.transport = transport
     async with client:

@@ -18,6 +18,7 @@ from ..protocol.response import JSONRPCBatchResponse, JSONRPCResponse
 from ..protocol.results import collect_batch_result
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from .methods import JSONRPCClientMethods
+from .transport import Decoded
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -205,15 +206,24 @@ class BaseJSONRPCClient:
         Raises:
             RuntimeError: the client was closed.
             TransportError: the message could not be delivered.
+            ParseError, HTTPStatusError: the reply is not JSON (which one: the transport's ``unreadable``).
         """
         if self._state is not ClientState.OPENED:
             await self.connect()
-        return await self.transport.send(
+        reply, context = await self.transport.send(
             self._codec.dumps(data),
             expect_reply=not ignore_response,
             request_ids=() if ignore_response else _request_ids(data),
             **kwargs,
         )
+        if reply is None:
+            return None, context
+        if isinstance(reply, Decoded):  # a WebSocket reply, decoded once by the reader that routed it
+            return reply.message, context
+        try:  # the client alone decodes
+            return self._codec.loads(reply), context
+        except ValueError as exc:
+            raise self.transport.unreadable(reply, context) from exc
 
     def build_request(
         self,

@@ -56,7 +56,6 @@ class JSONRPCClient(BaseJSONRPCClient):
         self.request_kwargs = request_kwargs
         self.transport = HTTPTransport(
             url,
-            codec=self._codec,
             session=session,
             session_kwargs=request_kwargs,
             max_response_size=max_response_size,

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMessage, WSMsgType
 
-from ..errors import ParseError, RequestRejected, TransportError
+from ..caller.transport import Decoded
+from ..errors import JSONRPCError, ParseError, RequestRejected, TransportError
 from ..protocol.context import WS, RequestContext
 from ..protocol.response import JSONRPCResponse
 from ..serialization import json_deserialize
@@ -291,8 +292,9 @@ class WSConnection:
         expect_reply: bool,
         request_ids: Sequence[JSONRPCIDType] = (),
         **kwargs: Any,
-    ) -> tuple[Any, MutableMapping[str, Any]]:
-        """Send a message; when a reply is expected, wait for the one carrying ``request_ids``.
+    ) -> tuple[Decoded | None, MutableMapping[str, Any]]:
+        """Send a message; when a reply is expected, wait for the one carrying ``request_ids``, which comes
+        :class:`~aiohttp_rpc.caller.transport.Decoded` (the reader decoded it to tell whose it is).
 
         Raises:
             TransportError: the connection closed before the reply came.
@@ -308,9 +310,14 @@ class WSConnection:
         future, timer = pending.expect(request_ids, kwargs.get('timeout', pending.timeout))
         try:
             await self._outbox.send(payload)
-            return await future, context
+            return Decoded(await future), context
         finally:
             pending.forget(request_ids, future, timer)
+
+    def unreadable(self, body: bytes, context: Mapping[str, Any]) -> JSONRPCError:
+        """``ParseError`` (never needed here: replies come :class:`Decoded`; frames that do not decode are
+        answered by the reader)."""
+        return ParseError(data={'details': 'Invalid JSON'})
 
     async def post(self, payload: bytes, timeout: float | None) -> bool:
         """Send one text frame without waiting for room: at once while the write buffer has room, else queued, in

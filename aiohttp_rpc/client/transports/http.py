@@ -12,12 +12,12 @@ import aiohttp
 from ...errors import (
     EmptyResponse,
     HTTPStatusError,
+    JSONRPCError,
     ParseError,
     ReplyTooLargeError,
     RequestTimeoutError,
     TransportError,
 )
-from ...serialization import JSONCodec
 from ...typedefs import JSONRPCIDType
 
 __all__ = ('DEFAULT_MAX_RESPONSE_SIZE', 'DEFAULT_TIMEOUT', 'HTTPTransport')
@@ -40,7 +40,6 @@ class HTTPTransport:
 
     Args:
         url: the endpoint.
-        codec: decodes replies.
         session: an outer session to use; it is never closed here.
         session_kwargs: arguments for the ``aiohttp.ClientSession`` created when no session is given.
         max_response_size: bytes a reply may take (:class:`~aiohttp_rpc.errors.ReplyTooLargeError` beyond);
@@ -51,7 +50,6 @@ class HTTPTransport:
         self,
         url: str,
         *,
-        codec: JSONCodec,
         session: aiohttp.ClientSession | None = None,
         session_kwargs: Mapping[str, Any] | None = None,
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
@@ -59,7 +57,6 @@ class HTTPTransport:
         self.url = url
         self.max_response_size = max_response_size
         self.session = session
-        self._codec = codec
         self._owns_session = session is None
         self._session_kwargs = dict(session_kwargs or {})
         self._session_kwargs.setdefault('timeout', DEFAULT_TIMEOUT)
@@ -80,7 +77,7 @@ class HTTPTransport:
         expect_reply: bool,
         request_ids: Sequence[JSONRPCIDType] = (),
         **kwargs: Any,
-    ) -> tuple[Any, MutableMapping[str, Any]]:
+    ) -> tuple[bytes | None, MutableMapping[str, Any]]:
         if self.session is None:
             raise RuntimeError('The transport is not open.')
         headers = kwargs.pop('headers', None)
@@ -106,13 +103,16 @@ class HTTPTransport:
             if is_success:
                 raise EmptyResponse()
             raise HTTPStatusError(data={'status': status, 'message': http_response.reason})
-        try:
-            return self._codec.loads(body), context
-        except ValueError as exc:
-            if is_success:
-                raise ParseError(data={'details': 'Invalid JSON'}) from exc
-            excerpt = body[:_BODY_EXCERPT].decode('utf-8', errors='replace')
-            raise HTTPStatusError(data={'status': status, 'message': http_response.reason, 'body': excerpt}) from exc
+        return body, context  # a JSON-RPC reply, whatever the status (a 413 carries one): the client decodes it
+
+    def unreadable(self, body: bytes, context: Mapping[str, Any]) -> JSONRPCError:
+        """``ParseError`` for a 2xx reply that is not JSON; for any other status, ``HTTPStatusError`` with the
+        status and the start of the body (an error page, say)."""
+        http_response: aiohttp.ClientResponse = context['http_response']
+        if 200 <= http_response.status < 300:
+            return ParseError(data={'details': 'Invalid JSON'})
+        excerpt = body[:_BODY_EXCERPT].decode('utf-8', errors='replace')
+        return HTTPStatusError(data={'status': http_response.status, 'message': http_response.reason, 'body': excerpt})
 
     async def _read(self, http_response: aiohttp.ClientResponse) -> bytes:
         limit = self.max_response_size

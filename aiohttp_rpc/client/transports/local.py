@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ...errors import EmptyResponse, HTTPStatusError, RequestRejected, TransportError
+from ...errors import EmptyResponse, HTTPStatusError, JSONRPCError, ParseError, RequestRejected, TransportError
 from ...protocol.context import RequestContext
 
 if TYPE_CHECKING:
     from ...dispatch.dispatcher import Dispatcher
-    from ...serialization import JSONCodec
     from ...typedefs import JSONRPCIDType
 
 __all__ = ('LocalTransport',)
@@ -29,18 +28,16 @@ class LocalTransport:
 
     Args:
         dispatcher: the server (any :class:`~aiohttp_rpc.Dispatcher`).
-        codec: decodes replies, as the client would.
         context: entries every message's context starts with.
 
     Example::
 
-        client = BaseJSONRPCClient(transport=LocalTransport(server, codec=JSONCodec()))
+        client = BaseJSONRPCClient(transport=LocalTransport(server))
     """
 
-    def __init__(self, dispatcher: Dispatcher, *, codec: JSONCodec, context: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher, *, context: Mapping[str, Any] | None = None) -> None:
         self.dispatcher = dispatcher
         self.context = dict(context or {})
-        self._codec = codec
         self._closed = False
 
     async def open(self) -> None:
@@ -57,8 +54,8 @@ class LocalTransport:
         expect_reply: bool,
         request_ids: Sequence[JSONRPCIDType] = (),
         **kwargs: Any,
-    ) -> tuple[Any, MutableMapping[str, Any]]:
-        """Dispatch ``payload``; return the decoded reply (``None`` when none is expected).
+    ) -> tuple[bytes | None, MutableMapping[str, Any]]:
+        """Dispatch ``payload``; return the reply's bytes (``None`` when none is expected).
 
         Raises:
             TransportError: the transport was closed.
@@ -77,4 +74,8 @@ class LocalTransport:
             return None, context
         if output is None:
             raise EmptyResponse()
-        return self._codec.loads(output), context
+        return output, context
+
+    def unreadable(self, body: bytes, context: Mapping[str, Any]) -> JSONRPCError:
+        """``ParseError``: the dispatcher wrote a reply the client's codec cannot read."""
+        return ParseError(data={'details': 'Invalid JSON'})

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from ...errors import RequestTimeoutError, TransportError
+from ...caller.transport import Decoded
+from ...errors import JSONRPCError, ParseError, RequestTimeoutError, TransportError
 from ...protocol.context import WS
 from ...ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
 
@@ -181,11 +182,15 @@ class WSTransport:
         expect_reply: bool,
         request_ids: Sequence[JSONRPCIDType] = (),
         **kwargs: Any,
-    ) -> tuple[Any, MutableMapping[str, Any]]:
+    ) -> tuple[Decoded | None, MutableMapping[str, Any]]:
         connection = self.connection
         if connection is None or connection.closed:
             connection = await self._wait_for_connection(kwargs.get('timeout', self._timeout))
         return await connection.send(payload, expect_reply=expect_reply, request_ids=request_ids, **kwargs)
+
+    def unreadable(self, body: bytes, context: Mapping[str, Any]) -> JSONRPCError:
+        """``ParseError`` (replies come :class:`~aiohttp_rpc.caller.transport.Decoded`: see :class:`WSConnection`)."""
+        return ParseError(data={'details': 'Invalid JSON'})
 
     async def _wait_for_connection(self, timeout: float | None) -> WSConnection:
         if self._reconnect is None or self._closing:
