@@ -10,6 +10,7 @@ The tree::
     |   |-- MethodNotFound        -32601   no method of that name
     |   |-- InvalidParams         -32602   wrong arity, unknown keyword, bad params
     |   |-- InternalError         -32603   the method failed; details stay in the server log
+    |   |-- RequestCancelled      -32800   the caller cancelled the call ($/cancelRequest, WebSocket)
     |   |-- ServerError           -32000   generic implementation-defined server error
     |   |   |-- AccessDenied      -32001   a guard refused the call; the method did not run
     |   |   |-- CallTimeout       -32002   the call ran past the server's call_timeout and was cancelled
@@ -67,6 +68,7 @@ __all__ = (
     'LocalError',
     'MethodNotFound',
     'ParseError',
+    'RequestCancelled',
     'RequestRejected',
     'ReplyTooLargeError',
     'RequestTimeoutError',
@@ -133,6 +135,14 @@ class JSONRPCError(RuntimeError):
         if self.data is None:
             return {'code': self.code, 'message': self.message}
         return {'code': self.code, 'message': self.message, 'data': self.data}
+
+
+class RequestCancelled(JSONRPCError):
+    """Raised when the caller cancelled the call (``$/cancelRequest`` over a WebSocket, LSP's convention): the
+    method was cancelled, or never ran (-32800)."""
+
+    code = -32800
+    message = 'Request cancelled'
 
 
 class ServerError(JSONRPCError):
@@ -260,6 +270,7 @@ DEFAULT_KNOWN_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
         AccessDenied,
         CallTimeout,
         ResponseTooLarge,
+        RequestCancelled,
         ParseError,
         InvalidRequest,
         MethodNotFound,

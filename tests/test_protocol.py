@@ -518,6 +518,7 @@ def test_error_needs_code_and_message() -> None:
         (errors.AccessDenied, -32001, 'Access denied'),
         (errors.CallTimeout, -32002, 'Request timed out'),
         (errors.ResponseTooLarge, -32003, 'Response too large'),
+        (errors.RequestCancelled, -32800, 'Request cancelled'),
     ],
 )
 def test_wire_errors(error: type[errors.JSONRPCError], code: int, message: str) -> None:
@@ -527,7 +528,7 @@ def test_wire_errors(error: type[errors.JSONRPCError], code: int, message: str) 
 
 
 def test_error_maps() -> None:
-    assert len(errors.DEFAULT_KNOWN_ERRORS_MAP) == len(errors.DEFAULT_KNOWN_ERRORS) == 9
+    assert len(errors.DEFAULT_KNOWN_ERRORS_MAP) == len(errors.DEFAULT_KNOWN_ERRORS) == 10
     local_errors = {
         errors.EmptyResponse,
         errors.RequestTimeoutError,

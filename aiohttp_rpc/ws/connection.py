@@ -31,11 +31,19 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMessage, WSMsgType
 
 from ..caller.transport import Decoded
-from ..errors import JSONRPCError, ParseError, RequestRejected, TransportError
+from ..errors import JSONRPCError, ParseError, RequestRejected, RequestTimeoutError, TransportError
 from ..protocol.context import WS, RequestContext
 from ..protocol.response import JSONRPCResponse
 from ..serialization import json_deserialize
 from .backlog import MAX_POSTED, Backlog
+from .cancellation import (
+    CANCEL_METHOD,
+    Cancellations,
+    cancel_answer,
+    cancel_message,
+    cancelled_id,
+    cancelled_reply,
+)
 from .outbox import DEFAULT_MAX_BUFFERED_BYTES, Outbox
 from .pending import PendingCalls
 from .socket import SocketAccess
@@ -93,8 +101,10 @@ class WSConnection:
         '__weakref__',
         '_backlog',
         '_base_context',
+        '_cancels',
         '_closed_future',
         '_dispatcher',
+        '_dumps',
         '_loads',
         '_on_requests',
         '_on_unmatched',
@@ -130,6 +140,8 @@ class WSConnection:
         self._pending = PendingCalls(asyncio.get_running_loop(), timeout)
         self._dispatcher = dispatcher
         self._loads = json_deserialize if codec.deserialize is json_deserialize else codec.loads
+        self._dumps = codec.dumps
+        self._cancels = Cancellations()
         self._parse_error_reply = _parse_error_reply(codec)
         self._on_requests = on_requests
         self._on_unmatched = on_unmatched
@@ -241,11 +253,21 @@ class WSConnection:
         if type(message) is dict:
             if 'method' not in message and ('result' in message or 'error' in message):
                 reply_id = message.get('id')
-                if (type(reply_id) is int or type(reply_id) is str) and self._pending.resolve_id(reply_id, message):
-                    return None  # the reply to a call of ours: the usual case, first
+                if type(reply_id) is int or type(reply_id) is str:
+                    if self._pending.resolve_id(reply_id, message):
+                        return None  # the reply to a call of ours: the usual case, first
+                    if self._cancels.abandoned(reply_id):
+                        return None  # the late reply to a call we cancelled
                 return self._unmatched(msg, message)
         elif type(message) is list and _is_reply_batch(message):
             return None if self._pending.resolve(message) else self._unmatched(msg, message)
+        if type(message) is dict:
+            if message.get('method') == CANCEL_METHOD:
+                return self._peer_cancels(message)
+            if self._cancels.early:  # some cancel came before its request: is this the request?
+                request_id = message.get('id')
+                if (type(request_id) is int or type(request_id) is str) and self._cancels.cancelled_early(request_id):
+                    return self._dumps(cancelled_reply(request_id))  # it never runs
         if self._on_requests is not None:
             return self._on_requests(self, msg, message)
         if type(message) is dict and self._dispatcher.never_waits(message):
@@ -258,9 +280,28 @@ class WSConnection:
         logger.debug('Reply matches no pending call: %.256r', message)
         return None
 
+    def _peer_cancels(self, message: dict[str, Any]) -> bytes | None:
+        """Handle the peer's ``$/cancelRequest``: a reply only when it was sent with an id of its own."""
+        target = cancelled_id(message)
+        cancelled = target is not None and self._cancels.cancel(target)
+        own_id = message.get('id')
+        if type(own_id) is int or type(own_id) is str:
+            return self._dumps(cancel_answer(own_id, cancelled))
+        return None
+
     async def _reply_later(self, message: object) -> None:
+        request_id = _single_call_id(message)
+        task = asyncio.current_task()
+        if request_id is not None and task is not None:
+            self._cancels.running(request_id, task)  # the peer may cancel it until it ends
         try:
-            reply = await self._dispatcher.dispatch_message(message, RequestContext(self.context))
+            try:
+                reply = await self._dispatcher.dispatch_message(message, RequestContext(self.context))
+            except asyncio.CancelledError:
+                if request_id is None or not self._cancels.cancelled_by_peer(task):
+                    raise  # the connection is closing
+                _uncancel(task)
+                reply = self._dumps(cancelled_reply(request_id))
             if reply is not None:
                 await self._outbox.send(reply)
         except RequestRejected as exc:
@@ -311,8 +352,17 @@ class WSConnection:
         try:
             await self._outbox.send(payload)
             return Decoded(await future), context
+        except (asyncio.CancelledError, RequestTimeoutError):
+            if len(request_ids) == 1:  # our caller gave up on a single call: tell the peer to stop it
+                await self._cancel_ours(request_ids[0])
+            raise
         finally:
             pending.forget(request_ids, future, timer)
+
+    async def _cancel_ours(self, request_id: JSONRPCIDType) -> None:
+        """Send ``$/cancelRequest`` for our call ``request_id``, without waiting for room; drop its late reply."""
+        self._cancels.abandon(request_id)
+        await self.post(self._dumps(cancel_message(request_id)), None)
 
     def unreadable(self, body: bytes, context: Mapping[str, Any]) -> JSONRPCError:
         """``ParseError`` (never needed here: replies come :class:`Decoded`; frames that do not decode are
@@ -395,6 +445,21 @@ class WSConnection:
             if self._closed_future is not None and not self._closed_future.done():
                 self._closed_future.set_result(None)
             logger.debug('WebSocket closed (code %s)', self.ws.close_code)
+
+
+def _single_call_id(message: object) -> JSONRPCIDType | None:
+    """The id of a single call (not a batch, not a notification) that the peer may cancel."""
+    if type(message) is not dict:
+        return None
+    request_id = message.get('id')
+    return request_id if type(request_id) is int or type(request_id) is str else None
+
+
+def _uncancel(task: asyncio.Task[None] | None) -> None:
+    """Take back the cancellation the peer asked for, now that it is answered (Python 3.11+)."""
+    uncancel = getattr(task, 'uncancel', None)
+    if uncancel is not None:
+        uncancel()
 
 
 def _is_reply_batch(message: list[Any]) -> bool:
