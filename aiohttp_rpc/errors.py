@@ -112,7 +112,20 @@ class JSONRPCError(RuntimeError):
         return f'{type(self).__name__}({self.code}, {self.message!r})'
 
     def __str__(self) -> str:
-        return self.message
+        """The message, followed by the reason when ``data`` gives one (``data['details']``), so that a traceback
+        and a log line say why: ``Transport error: Cannot connect to host ...``. ``message`` itself, and what goes
+        on the wire, are unchanged."""
+        reason = self.reason()
+        return self.message if reason is None else f'{self.message}: {reason}'
+
+    def reason(self) -> str | None:
+        """Why it happened, in one line, when ``data`` says (``data['details']``); else ``None``."""
+        data = self.data
+        if isinstance(data, dict):
+            details = data.get('details')
+            if isinstance(details, str) and details:
+                return details
+        return None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, JSONRPCError):
@@ -250,6 +263,13 @@ class HTTPStatusError(LocalError):
 
     code = -31053
     message = 'HTTP status error'
+
+    def reason(self) -> str | None:
+        """``'502 Bad Gateway'``: the status and its reason phrase."""
+        data = self.data
+        if isinstance(data, dict) and data.get('status') is not None:
+            return f'{data["status"]} {data.get("message") or ""}'.rstrip()
+        return super().reason()
 
 
 class ServerConfigurationError(LocalError):

@@ -790,3 +790,31 @@ async def test_a_websocket_reply_is_decoded_once(aiohttp_client: Any) -> None:
     async with aiohttp_rpc.WSJSONRPCClient(url, json_deserialize=loads) as client:
         assert await client.call('<lambda>') == 'pong'
     assert len(decoded) == 1
+
+
+async def test_str_of_local_errors_says_why(aiohttp_server: Any) -> None:
+    """A traceback's last line names the cause a user can act on, not just the error class's message."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))  # bound, not listening: connecting is refused
+        refused = f'http://127.0.0.1:{sock.getsockname()[1]}/rpc'
+        async with JSONRPCClient(refused) as rpc:
+            with pytest.raises(errors.TransportError) as raised:
+                await rpc.call('ping')
+    assert str(raised.value).startswith('Transport error: ClientConnectorError: Cannot connect to host 127.0.0.1:')
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(status=503, text='down for maintenance')
+
+    app = web.Application()
+    app.router.add_post('/rpc', page)
+    server = await aiohttp_server(app)
+    async with JSONRPCClient(str(server.make_url('/rpc'))) as rpc:
+        with pytest.raises(errors.HTTPStatusError) as status:
+            await rpc.call('ping')
+    assert str(status.value) == 'HTTP status error: 503 Service Unavailable'
+
+    rpc_server = aiohttp_rpc.JSONRPCServer()
+    rpc_server.add_method(aiohttp_rpc.JSONRPCMethod(len, name='size'))
+    with pytest.raises(errors.ServerConfigurationError) as duplicate:
+        rpc_server.add_method(aiohttp_rpc.JSONRPCMethod(len, name='size'))
+    assert str(duplicate.value) == 'Server configuration error: Method size has already been added.'

@@ -475,7 +475,12 @@ def test_json_codec() -> None:
 def test_error_basics() -> None:
     error = errors.InvalidParams(data={'details': 'x'})
     assert repr(error) == "InvalidParams(-32602, 'Invalid params')"
-    assert str(error) == 'Invalid params'
+    assert str(error) == 'Invalid params: x'  # the reason, for tracebacks and logs; the message is unchanged
+    assert (error.message, errors.InvalidParams().reason(), str(errors.InvalidParams())) == (
+        'Invalid params',
+        None,
+        'Invalid params',
+    )
     assert error.to_dict() == {'code': -32602, 'message': 'Invalid params', 'data': {'details': 'x'}}
     assert errors.InvalidParams().to_dict() == {'code': -32602, 'message': 'Invalid params'}
     assert isinstance(error, RuntimeError)
