@@ -54,6 +54,13 @@ def error(code: int, message: str, *, id: Any = 1, data: Any = None) -> dict[str
 
 INVALID_PARAMS = error(-32602, 'Invalid params')
 INTERNAL_ERROR = error(-32603, 'Internal error')
+MISSING_SUBTRAHEND = {'path': ['subtrahend'], 'message': 'Field required', 'type': 'missing'}
+UNKNOWN_OTHER = {'path': ['other'], 'message': 'Extra inputs are not permitted', 'type': 'extra_forbidden'}
+
+
+def invalid_params(*problems: dict[str, Any]) -> dict[str, Any]:
+    """-32602 with the structured reason an untyped method gives too (same shape as the typed validator's)."""
+    return error(-32602, 'Invalid params', data={'errors': list(problems)})
 
 
 # -- registration ---------------------------------------------------------------------------------------------
@@ -230,13 +237,35 @@ def logged(func: Any) -> Any:
 @pytest.mark.parametrize(
     ('method', 'params', 'expected'),
     [
-        pytest.param(subtract, [1], INVALID_PARAMS, id='too-few'),
-        pytest.param(subtract, [1, 2, 3], INVALID_PARAMS, id='too-many'),
-        pytest.param(subtract, {'minuend': 1, 'other': 2}, INVALID_PARAMS, id='unknown-keyword'),
-        pytest.param(async_subtract, [1], INVALID_PARAMS, id='async-too-few'),
-        pytest.param(async_subtract, {'minuend': 1, 'other': 2}, INVALID_PARAMS, id='async-unknown-keyword'),
-        pytest.param(logged(subtract), [1], INVALID_PARAMS, id='wrapped-too-few'),
-        pytest.param(sum, [], INVALID_PARAMS, id='builtin-too-few'),
+        pytest.param(subtract, [1], invalid_params(MISSING_SUBTRAHEND), id='too-few'),
+        pytest.param(
+            subtract,
+            [1, 2, 3],
+            invalid_params(
+                {'path': [], 'message': 'Expected at most 2 positional params, got 3', 'type': 'too_many_positional'}
+            ),
+            id='too-many',
+        ),
+        pytest.param(
+            subtract,
+            {'minuend': 1, 'other': 2},
+            invalid_params(MISSING_SUBTRAHEND, UNKNOWN_OTHER),
+            id='unknown-keyword',
+        ),
+        pytest.param(async_subtract, [1], invalid_params(MISSING_SUBTRAHEND), id='async-too-few'),
+        pytest.param(
+            async_subtract,
+            {'minuend': 1, 'other': 2},
+            invalid_params(MISSING_SUBTRAHEND, UNKNOWN_OTHER),
+            id='async-unknown-keyword',
+        ),
+        pytest.param(logged(subtract), [1], invalid_params(MISSING_SUBTRAHEND), id='wrapped-too-few'),
+        pytest.param(
+            sum,
+            [],
+            invalid_params({'path': ['iterable'], 'message': 'Field required', 'type': 'missing'}),
+            id='builtin-too-few',
+        ),
         pytest.param(zip, [1], INVALID_PARAMS, id='builtin-without-signature'),
         pytest.param(raises_type_error, [1], INTERNAL_ERROR, id='type-error-inside'),
         pytest.param(async_raises_type_error, [1], INTERNAL_ERROR, id='async-type-error-inside'),
@@ -829,3 +858,24 @@ def test_servers_show_every_option_in_their_signature(server_class: type[Any]) -
     assert not isinstance(server, Dispatcher)
     assert isinstance(server.dispatcher, Dispatcher)
     assert server.methods is server.dispatcher.methods
+
+
+async def test_an_untyped_misfit_lists_at_most_twenty_problems_with_short_names(
+    rpc_server_factory: Any, rpc_call: Any
+) -> None:
+    """What a client invents cannot make the reply grow: 20 problems at most, unknown names cut to 64 chars."""
+    url = await rpc_server_factory(aiohttp_rpc.JSONRPCMethod(subtract, name='target'))
+    params = {f'{index:03d}' + 'x' * 100: index for index in range(100)}
+    reply = await rpc_call(url, 'target', params)
+    problems = reply['error']['data']['errors']
+    assert len(problems) == 21
+    assert problems[:2] == [
+        {'path': ['minuend'], 'message': 'Field required', 'type': 'missing'},
+        MISSING_SUBTRAHEND,
+    ]
+    assert problems[2] == {
+        'path': ['000' + 'x' * 61],
+        'message': 'Extra inputs are not permitted',
+        'type': 'extra_forbidden',
+    }
+    assert problems[-1] == {'path': [], 'message': 'More problems not listed', 'type': 'more'}

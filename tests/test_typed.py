@@ -32,7 +32,9 @@ def invalid_params(*problems: tuple[list[Any], str, str], id: Any = 1) -> dict[s
     }
 
 
-PLAIN_INVALID_PARAMS = {'jsonrpc': '2.0', 'error': {'code': -32602, 'message': 'Invalid params'}, 'id': 1}
+MISSING_B = (['b'], 'Field required', 'missing')
+TOO_MANY = ([], 'Expected at most 2 positional params, got 3', 'too_many_positional')
+UNKNOWN_C = (['c'], 'Extra inputs are not permitted', 'extra_forbidden')
 
 NOT_AN_INT = 'Input should be a valid integer, unable to parse string as an integer'
 
@@ -342,9 +344,10 @@ async def test_method_opts_in_on_a_server_that_does_not_validate(transport: Tran
     await transport.start(server)
     assert await transport.send(call('add', ['2', '3'])) == result(5)
     assert await transport.send(call('add', ['x'])) == invalid_params((['a'], NOT_AN_INT, 'int_parsing'))
-    # The server's other methods are not checked: annotations are not enforced, arity errors carry no data.
+    # The server's other methods are not checked: annotations are not enforced; an arity error says what is
+    # wrong all the same, in the same shape.
     assert await transport.send(call('concat', ['2', '3'])) == result('23')
-    assert await transport.send(call('concat', ['2'])) == PLAIN_INVALID_PARAMS
+    assert await transport.send(call('concat', ['2'])) == invalid_params(MISSING_B)
 
 
 async def test_method_opts_out_on_a_validating_server(transport: Transport) -> None:
@@ -352,8 +355,8 @@ async def test_method_opts_out_on_a_validating_server(transport: Transport) -> N
     server.add_methods([aiohttp_rpc.JSONRPCMethod(concat, name='loose', validate=False), concat])
     await transport.start(server)
     assert await transport.send(call('loose', [[1], [2]])) == result([1, 2])  # not converted, not refused
-    assert await transport.send(call('loose', ['a', 'b', 'c'])) == PLAIN_INVALID_PARAMS
-    assert await transport.send(call('loose', {'a': 'x', 'c': 'y'})) == PLAIN_INVALID_PARAMS
+    assert await transport.send(call('loose', ['a', 'b', 'c'])) == invalid_params(TOO_MANY)
+    assert await transport.send(call('loose', {'a': 'x', 'c': 'y'})) == invalid_params(MISSING_B, UNKNOWN_C)
     assert await transport.send(call('concat', [[1], [2]])) == invalid_params(
         (['a'], 'Input should be a valid string', 'string_type'),
         (['b'], 'Input should be a valid string', 'string_type'),
@@ -364,9 +367,9 @@ async def test_method_opts_out_on_a_validating_server(transport: Transport) -> N
     ('params', 'expected'),
     [
         (['x', 'y'], result(['x', 'y'])),
-        ([1, 2, 3], PLAIN_INVALID_PARAMS),
-        ([1], PLAIN_INVALID_PARAMS),
-        ({'a': 1, 'c': 2}, PLAIN_INVALID_PARAMS),
+        ([1, 2, 3], invalid_params(TOO_MANY)),
+        ([1], invalid_params(MISSING_B)),
+        ({'a': 1, 'c': 2}, invalid_params(MISSING_B, UNKNOWN_C)),
     ],
     ids=['ok', 'too-many', 'too-few', 'unknown-named'],
 )
@@ -384,19 +387,15 @@ async def test_server_without_validation_behaves_as_before(transport: Transport,
 
 
 async def test_unannotated_method_on_a_validating_server_behaves_as_in_2_0(transport: Transport) -> None:
-    # An untyped method is not validated even under validate_params=True: values pass unconverted and a
-    # wrong arity is the plain -32602 of 2.0, without data. Asking explicitly (validate=True) still checks it.
+    # An untyped method is not validated even under validate_params=True: values pass unconverted, and a
+    # wrong arity is -32602 saying what is wrong, as for a checked one. Asking explicitly (validate=True) checks it.
     server = transport.server(validate_params=True)
     server.add_method(untyped)
     server.add_method(aiohttp_rpc.JSONRPCMethod(untyped, name='untyped_checked', validate=True))
     await transport.start(server)
     assert await transport.send(call('untyped', [{'any': 'thing'}, None])) == result([{'any': 'thing'}, None])
-    assert await transport.send(call('untyped', [1])) == {
-        'jsonrpc': '2.0',
-        'error': {'code': -32602, 'message': 'Invalid params'},
-        'id': 1,
-    }
-    assert await transport.send(call('untyped_checked', [1])) == invalid_params((['b'], 'Field required', 'missing'))
+    assert await transport.send(call('untyped', [1])) == invalid_params(MISSING_B)
+    assert await transport.send(call('untyped_checked', [1])) == invalid_params(MISSING_B)
     assert await transport.send(call('untyped_checked', [1, 2, 3])) == invalid_params(
         ([], 'Expected at most 2 positional params, got 3', 'too_many_positional')
     )
@@ -543,7 +542,9 @@ async def test_positional_only_param_cannot_be_given_by_name(transport: Transpor
     server.add_methods([scale, aiohttp_rpc.JSONRPCMethod(scale, name='scale_plain', validate=False)])
     await transport.start(server)
     assert await transport.send(call('scale', [2, '3'])) == result(6)
-    assert await transport.send(call('scale_plain', {'factor': 2, 'value': 3})) == PLAIN_INVALID_PARAMS
+    assert await transport.send(call('scale_plain', {'factor': 2, 'value': 3})) == invalid_params(
+        (['factor'], 'Positional-only; give it by position', 'positional_only')
+    )
     reply = await transport.send(call('scale', {'factor': 2, 'value': 3}))
     assert reply['error']['code'] == -32602, reply
     assert [problem['path'] for problem in reply['error']['data']['errors']] == [['factor']]

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..constants import NOTHING
 from ..errors import InvalidParams, JSONRPCError, ServerConfigurationError
-from .params import ParamSpec, ParamsValidator, raw_annotations, read_params, read_return_annotation, type_hints
+from .params import (
+    ParamSpec,
+    ParamsValidator,
+    misfit,
+    raw_annotations,
+    read_params,
+    read_return_annotation,
+    type_hints,
+)
 
 if TYPE_CHECKING:
     from ..protocol.request import JSONRPCRequest
@@ -321,7 +329,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
                 return self.func(*args, **kwargs)  # type: ignore[no-any-return]
             except TypeError as exc:
                 if self._is_bad_call(exc, args, kwargs):
-                    raise InvalidParams() from exc
+                    raise self._invalid_params(args, kwargs) from exc
                 raise
         return self._call(args, kwargs)
 
@@ -347,7 +355,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
                     result = await result
         except TypeError as exc:
             if self._is_bad_call(exc, args, kwargs):
-                raise InvalidParams() from exc
+                raise self._invalid_params(args, kwargs) from exc
             raise
         prepare = self._prepare_result
         if prepare is not None:
@@ -355,6 +363,15 @@ class JSONRPCMethod(BaseJSONRPCMethod):
             if inspect.isawaitable(result):
                 result = await result
         return result
+
+    def _invalid_params(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> InvalidParams:
+        """-32602 saying which params do not fit and how (see :func:`~aiohttp_rpc.methods.params.misfit`); bare
+        for a callable that publishes no signature, whose ``TypeError`` text is not ours to send."""
+        if self._signature is None:
+            return InvalidParams()
+        problems = misfit(self._signature, args, kwargs)
+        logger.debug('Params do not fit method %r: %s', self.name, problems)
+        return InvalidParams(data={'errors': problems}) if problems else InvalidParams()
 
     def _is_bad_call(self, exc: TypeError, args: Sequence[Any], kwargs: Mapping[str, Any]) -> bool:
         """Tell "these arguments do not fit the signature" from a ``TypeError`` raised inside the function.

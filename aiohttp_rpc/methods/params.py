@@ -17,7 +17,15 @@ from typing import Any
 from ..constants import NOTHING
 from ..errors import InvalidParams, ServerConfigurationError
 
-__all__ = ('ParamSpec', 'ParamsValidator', 'raw_annotations', 'read_params', 'read_return_annotation', 'type_hints')
+__all__ = (
+    'ParamSpec',
+    'ParamsValidator',
+    'misfit',
+    'raw_annotations',
+    'read_params',
+    'read_return_annotation',
+    'type_hints',
+)
 
 _KIND = inspect.Parameter
 
@@ -201,3 +209,55 @@ class ParamsValidator:
         if self._var_keyword is not None:
             values.update(values.pop(self._var_keyword))
         return call_args, values
+
+
+_MAX_PROBLEMS = 20
+_MAX_NAME = 64  # characters of an unknown param's name echoed back
+
+
+def misfit(signature: inspect.Signature, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Why ``args``/``kwargs`` do not fit ``signature``, in the shape the typed validator reports
+    (``[{'path': [...], 'message': ..., 'type': ...}]``), for methods without type checks: too many positional
+    params, a param given twice, a positional-only one given by name, a missing one, an unknown name. Only names
+    of parameters appear (an unknown one cut to 64 characters), never values or exception text; at most 20
+    problems are listed. Empty when they fit.
+    """
+    params = list(signature.parameters.values())
+    positional = [param for param in params if param.kind in (_KIND.POSITIONAL_ONLY, _KIND.POSITIONAL_OR_KEYWORD)]
+    takes_args = any(param.kind is _KIND.VAR_POSITIONAL for param in params)
+    takes_kwargs = any(param.kind is _KIND.VAR_KEYWORD for param in params)
+    by_name = {param.name: param for param in params if param.kind in (_KIND.POSITIONAL_OR_KEYWORD, _KIND.KEYWORD_ONLY)}
+    problems: list[dict[str, Any]] = []
+    if len(args) > len(positional) and not takes_args:
+        problems.append(
+            {
+                'path': [],
+                'message': f'Expected at most {len(positional)} positional params, got {len(args)}',
+                'type': 'too_many_positional',
+            }
+        )
+    given_by_position = {param.name for param in positional[: len(args)]}
+    unknown = []
+    for key in kwargs:
+        param = by_name.get(key)
+        if key in given_by_position and (param is not None or not takes_kwargs):
+            problems.append({'path': [key], 'message': 'Given both by position and by name', 'type': 'duplicate'})
+        elif param is None and not takes_kwargs:
+            if any(p.name == key and p.kind is _KIND.POSITIONAL_ONLY for p in positional):
+                problems.append(
+                    {'path': [key], 'message': 'Positional-only; give it by position', 'type': 'positional_only'}
+                )
+            else:
+                unknown.append(key)
+    variadic = (_KIND.VAR_POSITIONAL, _KIND.VAR_KEYWORD)
+    for param in params:
+        if param.default is not inspect.Parameter.empty or param.kind in variadic or param.name in given_by_position:
+            continue
+        named = param.name in kwargs and not (param.kind is _KIND.POSITIONAL_ONLY and takes_kwargs)
+        if not named:  # (a positional-only one given by name is reported above, not twice)
+            problems.append({'path': [param.name], 'message': 'Field required', 'type': 'missing'})
+    extra = 'Extra inputs are not permitted'
+    problems.extend({'path': [key[:_MAX_NAME]], 'message': extra, 'type': 'extra_forbidden'} for key in unknown)
+    if len(problems) > _MAX_PROBLEMS:  # a reply's size must not grow with what a client invents
+        problems = [*problems[:_MAX_PROBLEMS], {'path': [], 'message': 'More problems not listed', 'type': 'more'}]
+    return problems
