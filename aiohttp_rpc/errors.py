@@ -45,6 +45,7 @@ A user-defined error round-trips::
 from __future__ import annotations
 
 import importlib
+import logging
 from types import EllipsisType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,7 @@ __all__ = (
     'InvalidRequest',
     'JSONRPCError',
     'LocalError',
+    'PROTOCOL_CODES',
     'MethodNotFound',
     'ParseError',
     'RequestCancelled',
@@ -76,6 +78,7 @@ __all__ = (
     'ServerConfigurationError',
     'ServerError',
     'TransportError',
+    'own_error',
 )
 
 
@@ -95,6 +98,8 @@ class JSONRPCError(RuntimeError):
     code: int
     message: str
     data: Any = None
+    #: True for an error loaded from a peer's reply (what a client raises), False for one raised on this side.
+    remote: bool = False
 
     def __init__(self, message: str | None = None, *, data: Any = None, code: int | None = None) -> None:
         if message:
@@ -326,3 +331,23 @@ if not TYPE_CHECKING:  # hidden from type checkers, so they point at the 1.x nam
     def __getattr__(name: str) -> object:
         """The 1.x names, as deprecated aliases (see :mod:`aiohttp_rpc.legacy`)."""
         return importlib.import_module('aiohttp_rpc.legacy').resolve(__name__, name)
+
+
+PROTOCOL_CODES = frozenset({-32700, -32600, -32601, -32602, -32603})
+"""The codes the specification defines for what is wrong with a call itself (parse error, invalid request, method
+not found, invalid params, internal error)."""
+
+
+def own_error(exc: JSONRPCError, method: str) -> JSONRPCError:
+    """The error to answer a call of ``method`` with, when the method raised ``exc``. An error the method got from
+    its peer (``exc.remote``) with one of the :data:`PROTOCOL_CODES` describes the peer's call, not this one: sent
+    as it is, a -32601 "Method not found" would say that ``method`` does not exist. It becomes -32000 saying so,
+    with the peer's error in ``data['peer_error']``, logged at INFO. Other errors are answered as they are."""
+    if not exc.remote or exc.code not in PROTOCOL_CODES:
+        return exc
+    # INFO: how often a peer fails is up to the peer, who must not control the volume of our warnings.
+    logging.getLogger('aiohttp_rpc.dispatch').info(
+        'Method %r got %d %r from its peer; answered -32000', method, exc.code, exc.message
+    )
+    details = f'{method} called its peer, which answered {exc.code} {exc.message}.'
+    return ServerError(data={'details': details, 'peer_error': exc.to_dict()})

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected
+from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected, own_error
 from ..protocol.context import RequestContext
 from ..protocol.request import JSONRPCRequest, is_valid_id, read_call
 from ..protocol.response import JSONRPCResponse, error_reply, result_reply
@@ -241,7 +241,7 @@ class Pipeline:
         middlewares, which see it come out of their handler, as they would have."""
         request = JSONRPCRequest.from_message(item, context)
         if isinstance(exc, JSONRPCError):
-            return error_reply(request.id, exc)
+            return error_reply(request.id, own_error(exc, request.method))
         if not isinstance(exc, Exception) or isinstance(exc, (DeadlineExceeded, RequestRejected)):
             return self._failed(request, exc)
 

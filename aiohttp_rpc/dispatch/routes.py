@@ -14,8 +14,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JSONRPCError, MethodNotFound, ServerConfigurationError
-from ..methods.method import CONTEXT_KEY, BaseJSONRPCMethod, Guard
+from ..errors import JSONRPCError, MethodNotFound, ServerConfigurationError, own_error
+from ..methods.method import CONTEXT_KEY, REQUEST_KEY, BaseJSONRPCMethod, Guard
 from ..methods.registry import as_method, check_name
 from ..protocol.response import JSONRPCResponse, reply
 from .guards import guard_middleware
@@ -41,10 +41,13 @@ async def invoke(method: BaseJSONRPCMethod, context_of: ContextOf, request: JSON
     extra_kwargs = request.extra_kwargs
     if method.context_param is not None:
         extra_kwargs = {**extra_kwargs, CONTEXT_KEY: await context_of(request)}
+    if method.wants_request and REQUEST_KEY not in extra_kwargs:
+        # No inject_request_middleware on this server: the method gets its request all the same.
+        extra_kwargs = {**extra_kwargs, REQUEST_KEY: request}
     try:
         result = await method(request.args or (), request.kwargs or {}, extra_kwargs)
     except JSONRPCError as exc:
-        return reply(request.id, error=exc)
+        return reply(request.id, error=own_error(exc, request.method))
     return reply(request.id, result)
 
 

@@ -46,6 +46,9 @@ CONTEXT_PARAM = 'rpc_context'
 CONTEXT_KEY = 'rpc_context'
 """The ``extra_kwargs`` key the dispatcher puts the request context under."""
 
+REQUEST_KEY = 'rpc_request'
+"""The ``extra_kwargs`` key of the request itself (what ``inject_request_middleware`` sets)."""
+
 Guard = Callable[['JSONRPCRequest'], 'bool | Awaitable[bool]']
 """``async def guard(rpc_request) -> bool`` (or sync); may also raise a ``JSONRPCError``."""
 
@@ -74,6 +77,12 @@ class BaseJSONRPCMethod(abc.ABC):
         """Whether the method reads the ``extra_kwargs`` it is called with (``rpc_request``, the request context).
         True unless a subclass knows better: a dispatcher may call a method that does not without them."""
         return True
+
+    @property
+    def wants_request(self) -> bool:
+        """Whether calls must pass the request itself as ``extra_kwargs['rpc_request']``; a dispatcher then does,
+        with or without ``inject_request_middleware``."""
+        return False
 
     @property
     def bare(self) -> Callable[..., Coroutine[Any, Any, Any]] | None:
@@ -202,6 +211,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         # A coroutine with no await in its own code runs to its end in one step: safe to run inline anywhere.
         self.cannot_suspend = self._direct and _cannot_suspend(func)
         self.context_param = CONTEXT_PARAM if self._signature and CONTEXT_PARAM in self._signature.parameters else None
+        self._wants_request = bool(pass_extra_kwargs and self._signature and REQUEST_KEY in self._signature.parameters)
         self._context_index = self._positional_index(self.context_param)
         if validate:
             self._validator = ParamsValidator(self.name, self._strict_params())
@@ -210,6 +220,11 @@ class JSONRPCMethod(BaseJSONRPCMethod):
     def takes_extra_kwargs(self) -> bool:
         """Whether calls pass ``extra_kwargs`` on: with ``pass_extra_kwargs``, or to a context parameter."""
         return self._pass_extra_kwargs or self.context_param is not None
+
+    @property
+    def wants_request(self) -> bool:
+        """True for ``pass_extra_kwargs=True`` with a parameter named ``rpc_request``."""
+        return self._wants_request
 
     @property
     def bare(self) -> Callable[..., Coroutine[Any, Any, Any]] | None:

@@ -124,7 +124,9 @@ def _load_error(error: Any, error_map: ErrorMap | None) -> JSONRPCError:
             data={'raw_error': error},
         )
     error_cls = error_map.get(code, JSONRPCError) if error_map else JSONRPCError
-    return error_cls(message, data=error.get('data'), code=code)
+    loaded = error_cls(message, data=error.get('data'), code=code)
+    loaded.remote = True  # it came from the other side (see errors.own_error)
+    return loaded
 
 
 @dataclass(slots=True)

@@ -30,9 +30,8 @@ def add_discovery(
     :func:`~aiohttp_rpc.schema.build_openrpc`, which takes the same options), without the methods whose guards
     refuse the caller (see :mod:`~aiohttp_rpc.schema.visibility`), unless ``list_all``.
 
-    The guards are run against the discovery request, so the server needs ``inject_request_middleware`` (in
-    ``DEFAULT_MIDDLEWARES``) to show guarded methods at all: without it no caller is known, and every guarded
-    method is left out.
+    The guards are run against the discovery request (the method takes ``rpc_request``, which it gets on any
+    server).
 
     The document is built on the first call and kept until the set of served methods changes (a method added,
     replaced or removed, including through a group), so later calls cost a comparison.
