@@ -17,6 +17,7 @@ import aiohttp_rpc
 from aiohttp_rpc import JSONRPCClient, JSONRPCRequest, errors
 from aiohttp_rpc.client import ClientState
 from aiohttp_rpc.client.transports.http import HTTPTransport
+from aiohttp_rpc.client.transports.local import LocalTransport
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -668,7 +669,6 @@ async def test_malformed_error_object_is_a_parse_error(route_url: Any, bad_error
 
 
 async def test_a_client_takes_its_transport_in_its_constructor() -> None:
-    from aiohttp_rpc.client.transports.local import LocalTransport
 
     async def ping() -> str:
         return 'pong'
@@ -690,7 +690,6 @@ async def test_a_client_without_a_transport_says_how_to_give_one() -> None:
 async def test_an_overridden_direct_call_sees_every_call() -> None:
     """``call()`` takes one path, through ``build_request``, ``direct_call`` and ``send_json``, whatever a subclass
     overrides (no probing for overrides)."""
-    from aiohttp_rpc.client.transports.local import LocalTransport
 
     async def ping() -> str:
         return 'pong'
@@ -818,3 +817,27 @@ async def test_str_of_local_errors_says_why(aiohttp_server: Any) -> None:
     with pytest.raises(errors.ServerConfigurationError) as duplicate:
         rpc_server.add_method(aiohttp_rpc.JSONRPCMethod(len, name='size'))
     assert str(duplicate.value) == 'Server configuration error: Method size has already been added.'
+
+
+async def test_methods_of_groups_by_attribute() -> None:
+    server = aiohttp_rpc.JSONRPCServer()
+    math = aiohttp_rpc.MethodGroup()
+    inner = aiohttp_rpc.MethodGroup()
+
+    @math.method()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @inner.method()
+    def notify(text: str) -> str:
+        return text.upper()
+
+    math.add_group('deep', inner)
+    server.add_group('math', math)
+    async with aiohttp_rpc.BaseJSONRPCClient(transport=LocalTransport(server)) as rpc:
+        assert await rpc.methods.math.add(2, 3) == 5
+        assert rpc.methods.math.add is rpc.methods['math.add']  # the same cached proxy
+        assert await rpc.methods['math.deep.notify']('hi') == 'HI'  # notify is the proxy's own name
+        assert await rpc.methods.math.deep.notify('ignored') is None  # ... so this is a notification of math.deep
+        with pytest.raises(AttributeError):
+            rpc.methods.math.__deepcopy__  # noqa: B018

@@ -22,6 +22,11 @@ class JSONRPCClientMethod:
         await rpc.methods.echo.notify('hi')          # notification, returns None
         rpc.methods.echo.request('hi')               # JSONRPCRequest with an id, for rpc.batch(...)
         rpc.methods.echo.notification('hi')          # JSONRPCRequest without an id
+        await rpc.methods.math.add(1, 2)             # a method of a group: "math.add"
+
+    Any other attribute is a method of the group this one names (``methods.math.add`` is ``'math.add'``); the
+    four names above are this proxy's own, so a remote method called ``notify``, ``request`` or ``notification``
+    in a group is reached as ``methods['math.notify']``.
     """
 
     __slots__ = ('_client', '_method_name')
@@ -32,6 +37,11 @@ class JSONRPCClientMethod:
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return await self._client.call(self._method_name, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> JSONRPCClientMethod:
+        if name.startswith('__'):  # copy, pickle and friends probe dunders
+            raise AttributeError(name)
+        return self._client.methods[f'{self._method_name}.{name}']
 
     async def notify(self, *args: Any, **kwargs: Any) -> None:
         """Send a notification (no reply)."""
