@@ -364,7 +364,30 @@ async def test_http_status_and_handshake_failures_exit_3(run_cli: RunCLI, servic
     )
     not_ws = service.http.replace('http', 'ws', 1)  # POST-only route
     result = await run_cli('call', not_ws, 'add')
-    assert result == Result(3, '', f'aiohttp-rpc: {not_ws} refused the WebSocket handshake (HTTP 405)\n')
+    assert result == Result(
+        3,
+        '',
+        f'aiohttp-rpc: {not_ws} refused the WebSocket handshake (HTTP 405); if it is an HTTP endpoint, use http://\n',
+    )
+
+
+async def test_the_wrong_scheme_gets_a_hint(run_cli: RunCLI, service: Service) -> None:
+    """https:// to a plain server, http:// to a WebSocket endpoint (ws:// to an HTTP one: above)."""
+    for plain, tls in (
+        (service.http, service.http.replace('http', 'https', 1)),
+        (service.ws, service.ws.replace('ws', 'wss', 1)),
+    ):
+        result = await run_cli('call', tls, 'add')
+        assert result.status == 3
+        assert result.stderr.startswith(f'aiohttp-rpc: cannot connect to {tls} (')
+        assert result.stderr.endswith(f'; if the server speaks plain HTTP, use {plain.split(":")[0]}://\n')
+    ws_as_http = service.ws.replace('ws', 'http', 1)
+    result = await run_cli('call', ws_as_http, 'add')
+    assert result == Result(
+        3,
+        '',
+        f'aiohttp-rpc: {ws_as_http} answered HTTP 405 Method Not Allowed; if it is a WebSocket endpoint, use ws://\n',
+    )
 
 
 @pytest.fixture
@@ -502,7 +525,11 @@ async def test_argparse_usage_errors_exit_2(run_cli: RunCLI, args: list[str], me
     result = await run_cli(*args)
     assert (result.status, result.stdout) == (2, '')
     assert result.stderr.startswith('usage: aiohttp-rpc')
-    assert message in result.stderr
+    reason = result.stderr.splitlines()[-1].split(': error: ', 1)[1]
+    if message.startswith('the following arguments are required'):
+        assert reason == message  # all of them, and only them (ARG is optional)
+    else:
+        assert reason.startswith(message)
 
 
 async def test_bad_batch_input_exits_2(run_cli: RunCLI, refused_url: str, tmp_path: Path) -> None:
@@ -809,6 +836,12 @@ async def test_serve_an_application(served_module: Path) -> None:
         ('tinyapp:number', 2, "aiohttp-rpc: tinyapp:number is 'int': expected a JSONRPCServer"),
         ('tinyapp', 2, "aiohttp-rpc: 'tinyapp': expected module:attribute"),
         ('tinyapp:broken', 4, 'aiohttp-rpc: ValueError: broken factory (run with --debug for the traceback)'),
+        (
+            'tinyapp:add',
+            2,
+            'aiohttp-rpc: tinyapp:add takes arguments (a: int, b: int) -> int: TARGET must be a JSONRPCServer, a '
+            'WSJSONRPCServer, an aiohttp.web.Application, or a callable taking no arguments that returns one',
+        ),
     ],
 )
 async def test_serve_failures_are_one_line(served_module: Path, target: str, status: int, message: str) -> None:

@@ -112,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     call_arguments = argparse.ArgumentParser(add_help=False, parents=[remote])
     call_arguments.add_argument('method', metavar='METHOD', help='the method name')
-    call_arguments.add_argument('args', metavar='ARG', nargs='*', help='a param: JSON literal, word, or NAME=VALUE')
+    call_arguments.add_argument(
+        'args', metavar='ARG', nargs='*', default=[], help='a param: JSON literal, word, or NAME=VALUE'
+    )
     call_arguments.add_argument(
         '--json', dest='json_params', metavar='PARAMS', help='all params as one JSON array or object'
     )

@@ -161,7 +161,26 @@ def _exchange(endpoint: Endpoint, message: Any, *, expect_reply: bool) -> Any:
 
 
 def _describe(exc: JSONRPCError, url: str) -> str:
-    """One line on why ``url`` gave no usable reply."""
+    """One line on why ``url`` gave no usable reply, with a hint when the likely fix is another scheme."""
+    line = _why(exc, url)
+    hint = _scheme_hint(exc, URL(url).scheme)
+    return line if hint is None else f'{line}; {hint}'
+
+
+def _scheme_hint(exc: JSONRPCError, scheme: str) -> str | None:
+    """What to try when the failure looks like the wrong scheme for the server: TLS spoken to a plain server, a
+    WebSocket handshake to an HTTP POST endpoint, or a POST to a WebSocket endpoint."""
+    cause = exc.__cause__
+    if scheme in ('https', 'wss') and isinstance(cause, aiohttp.ClientConnectorError) and 'SSL' in str(cause):
+        return f'if the server speaks plain HTTP, use {"http" if scheme == "https" else "ws"}://'
+    if isinstance(cause, aiohttp.WSServerHandshakeError) and cause.status == 405:
+        return f'if it is an HTTP endpoint, use {"http" if scheme == "ws" else "https"}://'
+    if isinstance(exc, HTTPStatusError) and isinstance(exc.data, dict) and exc.data.get('status') == 405:
+        return f'if it is a WebSocket endpoint, use {"ws" if scheme == "http" else "wss"}://'
+    return None
+
+
+def _why(exc: JSONRPCError, url: str) -> str:
     cause = exc.__cause__
     if isinstance(exc, HTTPStatusError):
         data = exc.data if isinstance(exc.data, dict) else {}

@@ -108,6 +108,7 @@ async def resolve_target(target: Any, spec: str) -> BaseJSONRPCServer | web.Appl
         UsageError: it is neither a server nor an application.
     """
     if not isinstance(target, _SERVABLE) and callable(target):
+        _check_factory(target, spec)
         target = target()
         if inspect.isawaitable(target):
             target = await target
@@ -174,6 +175,22 @@ def _banner(options: ServeOptions, target: BaseJSONRPCServer | web.Application, 
         lines += [f'  console   {origin}/docs', f'  OpenRPC   {origin}/openrpc.json']
     lines.append('Press Ctrl-C to stop.')
     return '\n'.join(lines)
+
+
+def _check_factory(target: Any, spec: str) -> None:
+    """Refuse a callable that cannot be called without arguments (``serve calc:add`` names a method, not a
+    factory), before calling it."""
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # no signature to read: call it and see
+        return
+    try:
+        signature.bind()
+    except TypeError:
+        raise UsageError(
+            f'{spec} takes arguments {signature}: TARGET must be a JSONRPCServer, a WSJSONRPCServer, an '
+            'aiohttp.web.Application, or a callable taking no arguments that returns one'
+        ) from None
 
 
 def _not_servable(spec: str, target: Any) -> str:
