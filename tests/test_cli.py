@@ -783,6 +783,24 @@ async def stop_gracefully(process: asyncio.subprocess.Process) -> Result:
 
 
 @pytest.mark.skipif(sys.platform == 'win32', reason='SIGTERM')
+async def test_serve_sets_what_the_api_says_about_itself(served_module: Path) -> None:
+    args = ('tinyapp:server', '--title', 'Tiny', '--api-version', '0.3.0', '--description', 'Adds.')
+    async with serving(served_module, *args) as (process, banner):
+        endpoint = re.search(r'JSON-RPC  (http://127\.0\.0\.1:\d+/rpc)  \(HTTP POST\)', banner)
+        assert endpoint, banner
+        url = endpoint[1]
+        result = await run_process([*MODULE_COMMAND, 'discover', url])
+        expected = {'title': 'Tiny', 'version': '0.3.0', 'description': 'Adds.'}
+        assert json.loads(result.stdout)['info'] == expected
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url.replace('/rpc', '/openrpc.json')) as response:
+                assert (await response.json())['info'] == expected
+            async with session.get(url.replace('/rpc', '/docs')) as response:
+                assert '<title>Tiny</title>' in await response.text()
+        await stop_gracefully(process)
+
+
+@pytest.mark.skipif(sys.platform == 'win32', reason='SIGTERM')
 async def test_serve_a_server_object(served_module: Path) -> None:
     async with serving(served_module, 'tinyapp:server') as (process, banner):
         endpoint = re.search(r'JSON-RPC  (http://127\.0\.0\.1:\d+/rpc)  \(HTTP POST\)', banner)

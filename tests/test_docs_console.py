@@ -147,7 +147,7 @@ async def test_openrpc_document_lists_methods_added_after_mounting(aiohttp_clien
     methods = {method['name']: method for method in document['methods']}
     assert set(methods) == {'bank.withdraw', 'echo', 'math.add', 'math.distance', 'ping'}
     assert [param['name'] for param in methods['math.add']['params']] == ['a', 'b']
-    assert methods['math.add']['tags'] == [{'name': 'math'}]
+    assert methods['math.add']['tags'] == [{'name': 'math', 'description': 'Arithmetic.'}]  # MethodGroup(description=)
 
 
 async def test_sub_application_and_nested_paths(aiohttp_client: Any) -> None:
@@ -274,6 +274,8 @@ async def test_console_calls_the_server(browser: Browser) -> None:
         for name in ('math', 'bank', 'math.add', 'math.distance', 'bank.withdraw', 'echo'):
             await expect(nav.get_by_role('link', name=name, exact=True)).to_be_visible()
         await expect(page.get_by_role('heading', name='math', exact=True)).to_be_visible()
+        math_section = page.locator('section.group', has=page.get_by_role('heading', name='math', exact=True))
+        await expect(math_section).to_contain_text('Arithmetic.')  # MethodGroup(description=...)
         add = method_card(page, 'math.add')
         await expect(add).to_contain_text('Add two integers.')
         await expect(add).to_contain_text('the first term.')
@@ -362,3 +364,23 @@ async def test_console_reports_a_missing_document(browser: Browser) -> None:
             await expect(page.get_by_role('status')).to_contain_text('could not be loaded: HTTP 500')
         finally:
             await context.close()
+
+
+async def test_what_add_discovery_says_is_what_every_view_shows(aiohttp_client: Any) -> None:
+    """One place for the API's title, version and description: add_discovery, even after mounting the docs."""
+    server = build_server()
+    client = await aiohttp_client(build_app(server))
+    default_page = await (await client.get('/docs')).text()
+    assert '<title>JSON-RPC API</title>' in default_page
+    server.add_discovery(title='Bank', version='2.0.0', description='Money.')
+    expected = {'title': 'Bank', 'version': '2.0.0', 'description': 'Money.'}
+    assert (await (await client.get('/openrpc.json')).json())['info'] == expected
+    reply = await client.post('/rpc', json={'jsonrpc': '2.0', 'method': 'rpc.discover', 'id': 1})
+    assert (await reply.json())['result']['info'] == expected
+    page = await (await client.get('/docs')).text()
+    assert '<title>Bank</title>' in page
+    assert '<h1 id="title">Bank</h1>' in page
+    assert aiohttp_rpc.schema.build_openapi(server)['info'] == expected
+    # What mount_docs is given explicitly still wins for its own views.
+    other = await aiohttp_client(build_app(server, title='Console'))
+    assert (await (await other.get('/openrpc.json')).json())['info'] == {**expected, 'title': 'Console'}

@@ -144,8 +144,7 @@ def test_operation() -> None:
 
     assert operation == {
         'operationId': 'pay',
-        'summary': 'Pay an amount.',
-        'description': 'Args:\n    amount: in cents.',
+        'summary': 'Pay an amount.',  # (no description: the Args: section became the param's own)
         'parameters': HEADER_PARAMETERS,
         'requestBody': {
             'required': True,

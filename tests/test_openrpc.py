@@ -28,7 +28,7 @@ from typing_extensions import TypedDict
 import aiohttp_rpc
 from aiohttp_rpc import errors
 from aiohttp_rpc.schema import OpenRPCDocument, build_openrpc
-from aiohttp_rpc.schema.docstrings import param_descriptions
+from aiohttp_rpc.schema.docstrings import param_descriptions, without_param_docs
 
 DATA = Path(__file__).parent / 'data'
 
@@ -153,10 +153,7 @@ EXPECTED_METHODS = {
     'pay': {
         'name': 'pay',
         'summary': 'Pay an amount.',
-        'description': (
-            "Moves money from the caller's account.\n\n"
-            'Args:\n    amount: how much,\n        in cents.\n    currency: an ISO 4217 code.'
-        ),
+        'description': "Moves money from the caller's account.",  # the Args: section became the params' own
         'params': [
             {'name': 'amount', 'required': True, 'schema': {'type': 'integer'}, 'description': 'how much, in cents.'},
             {
@@ -602,3 +599,22 @@ def test_schema_layer_without_aiohttp() -> None:
     assert result['outcome'] == 'no aiohttp'
     assert_valid_openrpc(result['openrpc'])
     assert result['openrpc']['methods'][0]['params'][0]['schema'] == {'type': 'integer'}
+
+
+@pytest.mark.parametrize(
+    ('text', 'left'),
+    [
+        (
+            'Moves money.\n\nArgs:\n    a: one,\n        continued.\n    b: two.\n\nReturns:\n    the sum.',
+            'Moves money.\n\nReturns:\n    the sum.',
+        ),
+        (
+            'Moves money.\n\n:param a: one\n    continued\n:param b: two\n\nRaises:\n    KeyError.',
+            'Moves money.\n\nRaises:\n    KeyError.',
+        ),
+        ('Args:\n    a: only params.', None),
+        ('No parameters here.', 'No parameters here.'),
+    ],
+)
+def test_parameter_docs_leave_the_description(text: str, left: str | None) -> None:
+    assert without_param_docs(text) == left

@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
         '--port', type=_port, default=8080, help='port to listen on; 0 for any free port (default: %(default)s)'
     )
     serve.add_argument('--path', type=_path, default='/rpc', help='where to mount a server (default: %(default)s)')
+    serve.add_argument('--title', help="the API's name, shown by rpc.discover, /openrpc.json and /docs")
+    serve.add_argument('--api-version', metavar='VERSION', help="the API's version (not the library's)")
+    serve.add_argument('--description', help='a longer text about the API (Markdown)')
     serve.add_argument(
         '--no-docs',
         dest='docs',

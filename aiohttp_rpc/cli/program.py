@@ -56,7 +56,15 @@ def _run(args: argparse.Namespace) -> None:
     command: str = args.command
     if command == 'serve':
         options = ServeOptions(
-            target=args.target, host=args.host, port=args.port, path=args.path, docs=args.docs, debug=args.debug
+            target=args.target,
+            host=args.host,
+            port=args.port,
+            path=args.path,
+            docs=args.docs,
+            debug=args.debug,
+            title=args.title,
+            api_version=args.api_version,
+            description=args.description,
         )
         serve(options, log=_report)
         return

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from ..schema.catalog import DISCOVER_METHOD
+from ..schema.openrpc import api_info_of
 from ..server.base import BaseJSONRPCServer
 from ..server.websocket import WSJSONRPCServer
 from .failures import TransportFailure, UsageError
@@ -40,6 +41,8 @@ class ServeOptions:
         path: where a server object is mounted.
         docs: mount the API console and ``rpc.discover`` on a server object.
         debug: log at DEBUG instead of INFO.
+        title, api_version, description: what the API says about itself (its ``api_info``), shown by
+            ``rpc.discover``, ``/openrpc.json`` and the console; ``None`` keeps what the server says.
     """
 
     target: str
@@ -48,6 +51,9 @@ class ServeOptions:
     path: str = '/rpc'
     docs: bool = True
     debug: bool = False
+    title: str | None = None
+    api_version: str | None = None
+    description: str | None = None
 
 
 def serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
@@ -138,6 +144,8 @@ def build_application(target: BaseJSONRPCServer | web.Application, options: Serv
     if options.docs:
         if DISCOVER_METHOD not in target.methods:
             target.add_discovery()
+        said = api_info_of(target, title=options.title, version=options.api_version, description=options.description)
+        target.api_info = said
         target.mount_docs(app, endpoint=options.path)
     return app
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from ..errors import MethodNotFound, ParseError
 from ..methods.method import BaseJSONRPCMethod, Guard
-from ..methods.registry import MethodDescription
+from ..methods.registry import ApiInfo, MethodDescription
 from ..protocol.context import RequestContext
 from ..protocol.response import error_reply
 from ..serialization import JSONCodec, json_deserialize, json_serialize
@@ -131,6 +131,7 @@ class Dispatcher:
         self.methods = self._routes.methods
         self.middlewares = tuple(middlewares)
         self.guards = tuple(guards)
+        self.api_info: ApiInfo | None = None
         server_middlewares = (*self.middlewares, guard_middleware(self.guards)) if self.guards else self.middlewares
         self._transparent = not self.guards and transparent(self.middlewares)
         encoder = ReplyEncoder(
@@ -188,6 +189,10 @@ class Dispatcher:
     def tags_of(self, name: str) -> tuple[str, ...]:
         """The prefixes of the groups method ``name`` is served under, outermost first."""
         return self._routes.tags_of(name)
+
+    def describe_tag(self, tag: str) -> str | None:
+        """The description of the group served under the prefix ``tag``, if it has one."""
+        return self._routes.tag_descriptions.get(tag)
 
     def guards_of(self, name: str) -> tuple[Guard, ...]:
         """Every guard a call of ``name`` must pass, in the order they run: the server's, its groups', its own."""

@@ -107,6 +107,7 @@ class Routes:
     ) -> None:
         self.methods: MutableMapping[str, BaseJSONRPCMethod] = {} if methods is None else methods
         self.table: dict[str, Route] = {}
+        self.tag_descriptions: dict[str, str | None] = {}  # group prefix -> the group's description
         self.frozen = False
         self.allow_late_methods = allow_late_methods
         self._registrars: list[Callable[[str, BaseJSONRPCMethod, tuple[MethodGroup, ...]], None]] = []
@@ -173,6 +174,8 @@ class Routes:
         def register(full_name: str, method: BaseJSONRPCMethod, groups: tuple[MethodGroup, ...]) -> None:
             prefixes = tuple(full_name.rsplit('.', n)[0] for n in range(len(groups), 0, -1))
             self.add(method, name=full_name, replace=replace, groups=groups, prefixes=prefixes)
+            for tag, served_group in zip(prefixes, groups, strict=True):
+                self.tag_descriptions[tag] = served_group.description
 
         self._registrars.append(register)  # the group holds it weakly: it lives as long as this table
         group.attach(register, prefix)

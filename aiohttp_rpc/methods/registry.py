@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, MutableMapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
 from ..errors import ServerConfigurationError
 from .method import BaseJSONRPCMethod, Guard, JSONRPCMethod
 
 __all__ = (
+    'DEFAULT_TITLE',
+    'DEFAULT_VERSION',
     'RESERVED_PREFIX',
+    'ApiInfo',
     'MethodDescription',
     'MethodMap',
     'Registry',
@@ -25,6 +29,29 @@ MethodDescription: TypeAlias = BaseJSONRPCMethod | Callable[..., Any]
 
 MethodMap: TypeAlias = MutableMapping[str, BaseJSONRPCMethod]
 
+DEFAULT_TITLE = 'JSON-RPC API'
+"""The API's title when none is given."""
+
+DEFAULT_VERSION = '1.0.0'
+"""The API's version when none is given."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiInfo:
+    """What an API says about itself: the one place ``rpc.discover``, ``GET /openrpc.json``, the docs console and
+    ``aiohttp-rpc serve`` read it from (set by ``add_discovery``).
+
+    Attributes:
+        title: the API's name.
+        version: the API's version (not the library's).
+        description: a longer text (Markdown), or ``None``.
+    """
+
+    title: str = DEFAULT_TITLE
+    version: str = DEFAULT_VERSION
+    description: str | None = None
+
+
 RESERVED_PREFIX = 'rpc.'
 """Method names the specification reserves for system extensions."""
 
@@ -33,12 +60,18 @@ class Registry(Protocol):
     """What schema code and ``@rpc_method`` need of a server: its methods by name, their group tags and guards,
     and a way to add one. Dispatchers and servers are registries."""
 
+    api_info: ApiInfo | None
+    """What the API says about itself (``add_discovery`` sets it); ``None``: nothing said."""
+
     @property
     def methods(self) -> MethodMap:
         """The served methods by name."""
 
     def tags_of(self, name: str) -> tuple[str, ...]:
         """The prefixes of the groups method ``name`` is served under, outermost first."""
+
+    def describe_tag(self, tag: str) -> str | None:
+        """The description of the group served under the prefix ``tag``, if it has one."""
 
     def guards_of(self, name: str) -> tuple[Guard, ...]:
         """Every guard a call of ``name`` must pass, in the order they run."""

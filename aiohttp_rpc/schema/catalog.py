@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from ..constants import NOTHING
 from ..methods.params import ParamSpec
-from .docstrings import param_descriptions
+from .docstrings import param_descriptions, without_param_docs
 from .json_schema import JSONSchema, SchemaMode, json_schemas, json_value, with_keywords
 
 if TYPE_CHECKING:
@@ -96,10 +96,12 @@ class MethodDoc:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """Every documented method, sorted by name, and the named schemas they refer to."""
+    """Every documented method, sorted by name, the named schemas they refer to, and the descriptions of the
+    groups their tags name (``MethodGroup(description=...)``)."""
 
     methods: tuple[MethodDoc, ...]
     components: dict[str, JSONSchema]
+    tag_descriptions: dict[str, str] = field(default_factory=dict)
 
 
 def build_catalog(server: Registry, *, exclude: Iterable[str] = (DISCOVER_METHOD,)) -> Catalog:
@@ -129,7 +131,7 @@ def build_catalog(server: Registry, *, exclude: Iterable[str] = (DISCOVER_METHOD
             MethodDoc(
                 name=name,
                 summary=getattr(method, 'summary', None) or None,
-                description=getattr(method, 'description', None) or None,
+                description=_description(method, described),
                 params=param_docs,
                 param_structure=param_structure(params),
                 result=next(rendered),
@@ -137,7 +139,20 @@ def build_catalog(server: Registry, *, exclude: Iterable[str] = (DISCOVER_METHOD
                 tags=server.tags_of(name),
             )
         )
-    return Catalog(methods=tuple(methods), components=components)
+    tags = {tag for method in methods for tag in method.tags}
+    described_tags = {tag: text for tag in sorted(tags) if (text := _tag_description(server, tag))}
+    return Catalog(methods=tuple(methods), components=components, tag_descriptions=described_tags)
+
+
+def _description(method: BaseJSONRPCMethod, described: dict[str, str]) -> str | None:
+    """The method's description, less the parameter docs that became the params' own descriptions."""
+    description: str | None = getattr(method, 'description', None) or None
+    return without_param_docs(description) if described else description
+
+
+def _tag_description(server: Registry, tag: str) -> str | None:
+    describe = getattr(server, 'describe_tag', None)  # a registry of one's own may not describe its tags
+    return describe(tag) if describe is not None else None
 
 
 def param_structure(params: Iterable[ParamSpec]) -> ParamStructure:

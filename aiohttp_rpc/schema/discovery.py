@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..methods.method import BaseJSONRPCMethod, JSONRPCMethod
+from ..methods.registry import DEFAULT_TITLE, DEFAULT_VERSION, ApiInfo
 from .catalog import DISCOVER_METHOD
-from .openrpc import DEFAULT_TITLE, DEFAULT_VERSION, build_openrpc
+from .openrpc import build_openrpc
 from .visibility import refused, shown_to
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ def add_discovery(
     :func:`~aiohttp_rpc.schema.build_openrpc`, which takes the same options), without the methods whose guards
     refuse the caller (see :mod:`~aiohttp_rpc.schema.visibility`), unless ``list_all``.
 
+    ``title``, ``version`` and ``description`` become ``server.api_info``: the one place ``GET /openrpc.json``,
+    the docs console and ``aiohttp-rpc serve`` read them from too.
+
     The guards are run against the discovery request (the method takes ``rpc_request``, which it gets on any
     server).
 
@@ -45,7 +49,8 @@ def add_discovery(
         server.add_methods([add, subtract])
         add_discovery(server, title='Calculator', version='2.1.0')
     """
-    document = OpenRPCDocument(server, title=title, version=version, description=description, servers=servers)
+    server.api_info = ApiInfo(title, version, description)
+    document = OpenRPCDocument(server, servers=servers)
     method = JSONRPCMethod(
         document.discover if list_all else document.discover_for_caller,
         name=DISCOVER_METHOD,
@@ -61,23 +66,13 @@ class OpenRPCDocument:
     """The OpenRPC document of a server, built when first asked for and again only after its methods change.
 
     Args:
-        server: the server to describe.
-        title, version, description, servers: see :func:`~aiohttp_rpc.schema.build_openrpc`.
+        server: the server to describe; its ``api_info`` gives the document's ``info``.
+        servers: see :func:`~aiohttp_rpc.schema.build_openrpc`.
     """
 
-    def __init__(
-        self,
-        server: Registry,
-        *,
-        title: str = DEFAULT_TITLE,
-        version: str = DEFAULT_VERSION,
-        description: str | None = None,
-        servers: Iterable[Mapping[str, Any]] | None = None,
-    ) -> None:
+    def __init__(self, server: Registry, *, servers: Iterable[Mapping[str, Any]] | None = None) -> None:
         self._server = server
-        self._title = title
-        self._version = version
-        self._description = description
+        self._info: ApiInfo | None = None  # the api_info the document was built with
         self._servers = None if servers is None else [dict(entry) for entry in servers]
         self._document: dict[str, Any] | None = None
         # The methods the document was built from: held (not just their ids) so that an id cannot be reused.
@@ -86,15 +81,11 @@ class OpenRPCDocument:
     def get(self) -> dict[str, Any]:
         """The document (shared between calls: copy it before changing it)."""
         served = tuple(self._server.methods.items())
-        if self._document is None or not _same(served, self._built_from):
-            self._document = build_openrpc(
-                self._server,
-                title=self._title,
-                version=self._version,
-                description=self._description,
-                servers=self._servers,
-            )
+        info = self._server.api_info
+        if self._document is None or info != self._info or not _same(served, self._built_from):
+            self._document = build_openrpc(self._server, servers=self._servers)
             self._built_from = served
+            self._info = info
         return self._document
 
     async def discover(self) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 
-__all__ = ('param_descriptions',)
+__all__ = ('param_descriptions', 'without_param_docs')
 
 _SECTION = re.compile(r'(?:Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments)\s*:')
 _ENTRY = re.compile(r'\*{0,2}(?P<name>\w+)\s*(?:\([^)]*\))?\s*:(?P<text>.*)')
@@ -52,3 +53,26 @@ def param_descriptions(doc: str | None) -> dict[str, str]:
                 current = found[entry['name']] = [entry['text'].strip()]
                 current_indent = indent
     return {name: ' '.join(part for part in parts if part) for name, parts in found.items() if any(parts)}
+
+
+def without_param_docs(text: str | None) -> str | None:
+    """``text`` without what :func:`param_descriptions` reads (``Args:``-style sections and ``:param:`` fields,
+    with their continuation lines), so a description does not repeat the parameters' own; ``None`` when nothing
+    is left. Other sections (``Returns:``, ``Raises:``...) stay."""
+    if not text:
+        return None
+    kept: list[str] = []
+    skip_indent: int | None = None  # inside a parameters section or field, deeper lines are skipped
+    for line in textwrap.dedent(text).splitlines():  # (not cleandoc: its first line may be the section header)
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if skip_indent is not None:
+            if not stripped or indent > skip_indent:
+                continue
+            skip_indent = None
+        if _SECTION.fullmatch(stripped) or _FIELD.fullmatch(stripped):
+            skip_indent = indent
+            continue
+        kept.append(line)
+    left = re.sub(r'\n{3,}', '\n\n', '\n'.join(kept)).strip()
+    return left or None

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from .catalog import MethodDoc, build_catalog
 from .json_schema import JSONSchema, with_keywords
-from .openrpc import DEFAULT_TITLE, DEFAULT_VERSION
+from .openrpc import api_info_of
 
 if TYPE_CHECKING:
     from ..methods.registry import Registry
@@ -44,8 +44,8 @@ _NAMED = (_KIND.POSITIONAL_OR_KEYWORD, _KIND.KEYWORD_ONLY)
 def build_openapi(
     server: Registry,
     *,
-    title: str = DEFAULT_TITLE,
-    version: str = DEFAULT_VERSION,
+    title: str | None = None,
+    version: str | None = None,
     description: str | None = None,
     servers: Iterable[Mapping[str, Any]] | None = None,
     path: str = '/rpc',
@@ -55,7 +55,7 @@ def build_openapi(
 
     Args:
         server: a :class:`~aiohttp_rpc.JSONRPCServer` or any :class:`~aiohttp_rpc.Dispatcher`.
-        title, version, description: the document's ``info``.
+        title, version, description: the document's ``info``; by default the server's ``api_info``.
         servers: where the API is, e.g. ``[{'url': 'https://api.example.com', 'description': 'production'}]``;
             ``url`` is the base the endpoint ``path`` is appended to. A ``name`` (as in OpenRPC) is used as
             the description when there is none.
@@ -78,15 +78,19 @@ def build_openapi(
     components = dict(catalog.components)
     refs = _add_envelopes(components)
     header_parameters = [_header_parameter(name, spec) for name, spec in (headers or {}).items()]
-    info: dict[str, Any] = {'title': title, 'version': version}
-    if description:
-        info['description'] = description
+    said = api_info_of(server, title=title, version=version, description=description)
+    info: dict[str, Any] = {'title': said.title, 'version': said.version}
+    if said.description:
+        info['description'] = said.description
     document: dict[str, Any] = {'openapi': OPENAPI_VERSION, 'info': info}
     if servers is not None:
         document['servers'] = [_server_object(entry) for entry in servers]
     tags = sorted({tag for method in catalog.methods for tag in method.tags})
     if tags:
-        document['tags'] = [{'name': tag} for tag in tags]
+        described = catalog.tag_descriptions
+        document['tags'] = [
+            {'name': tag, 'description': described[tag]} if tag in described else {'name': tag} for tag in tags
+        ]
     document['paths'] = {
         operation_path(path, method.name): {'post': _operation(method, refs, header_parameters)}
         for method in catalog.methods

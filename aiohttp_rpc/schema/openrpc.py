@@ -16,28 +16,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..methods.registry import DEFAULT_TITLE, DEFAULT_VERSION, ApiInfo
 from .catalog import MethodDoc, ParamDoc, build_catalog
 
 if TYPE_CHECKING:
     from ..methods.registry import Registry
 
-__all__ = ('DEFAULT_TITLE', 'DEFAULT_VERSION', 'OPENRPC_VERSION', 'build_openrpc')
+__all__ = ('DEFAULT_TITLE', 'DEFAULT_VERSION', 'OPENRPC_VERSION', 'ApiInfo', 'api_info_of', 'build_openrpc')
 
 OPENRPC_VERSION = '1.3.2'
 """The version of the OpenRPC specification the documents follow."""
-
-DEFAULT_TITLE = 'JSON-RPC API'
-"""The document title used when none is given."""
-
-DEFAULT_VERSION = '1.0.0'
-"""The API version used when none is given."""
 
 
 def build_openrpc(
     server: Registry,
     *,
-    title: str = DEFAULT_TITLE,
-    version: str = DEFAULT_VERSION,
+    title: str | None = None,
+    version: str | None = None,
     description: str | None = None,
     servers: Iterable[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
@@ -47,7 +42,8 @@ def build_openrpc(
         server: a :class:`~aiohttp_rpc.JSONRPCServer`, :class:`~aiohttp_rpc.WSJSONRPCServer` or any
             :class:`~aiohttp_rpc.Dispatcher`.
         title, version, description: the document's ``info``: the API's name, its version (not the
-            library's), and a longer text (Markdown).
+            library's), and a longer text (Markdown); by default, what the server's ``api_info`` says (see
+            :func:`api_info_of`).
         servers: OpenRPC Server Objects, e.g. ``[{'name': 'production', 'url': 'https://api.example.com/rpc'}]``
             (``url`` is the JSON-RPC endpoint itself).
 
@@ -60,21 +56,39 @@ def build_openrpc(
         json.dumps(document)  # serve it, or validate it against the OpenRPC meta-schema
     """
     catalog = build_catalog(server)
-    info: dict[str, Any] = {'title': title, 'version': version}
-    if description:
-        info['description'] = description
+    said = api_info_of(server, title=title, version=version, description=description)
+    info: dict[str, Any] = {'title': said.title, 'version': said.version}
+    if said.description:
+        info['description'] = said.description
     document: dict[str, Any] = {'openrpc': OPENRPC_VERSION, 'info': info}
     if servers is not None:
         document['servers'] = [dict(entry) for entry in servers]
-    document['methods'] = [_method_object(method) for method in catalog.methods]
+    document['methods'] = [_method_object(method, catalog.tag_descriptions) for method in catalog.methods]
     document['components'] = {'schemas': catalog.components}
     return document
 
 
-def _method_object(method: MethodDoc) -> dict[str, Any]:
+def _tag_object(tag: str, description: str | None) -> dict[str, str]:
+    """An OpenRPC Tag Object: the group's prefix, with its ``MethodGroup(description=...)`` when it has one."""
+    return {'name': tag} if description is None else {'name': tag, 'description': description}
+
+
+def api_info_of(
+    server: Registry, *, title: str | None = None, version: str | None = None, description: str | None = None
+) -> ApiInfo:
+    """What ``server`` says about itself (its ``api_info``, or the defaults), with any field given here instead."""
+    said = getattr(server, 'api_info', None) or ApiInfo()
+    return ApiInfo(
+        title=said.title if title is None else title,
+        version=said.version if version is None else version,
+        description=said.description if description is None else description,
+    )
+
+
+def _method_object(method: MethodDoc, tag_descriptions: Mapping[str, str]) -> dict[str, Any]:
     entry: dict[str, Any] = {'name': method.name}
     if method.tags:
-        entry['tags'] = [{'name': tag} for tag in method.tags]
+        entry['tags'] = [_tag_object(tag, tag_descriptions.get(tag)) for tag in method.tags]
     if method.summary:
         entry['summary'] = method.summary
     if method.description:

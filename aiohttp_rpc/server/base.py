@@ -21,7 +21,7 @@ from ..dispatch.dispatcher import (
 )
 from ..dispatch.encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE
 from ..methods.method import BaseJSONRPCMethod, Guard
-from ..methods.registry import MethodDescription
+from ..methods.registry import ApiInfo, MethodDescription
 from ..schema.discovery import add_discovery
 from ..schema.openrpc import DEFAULT_TITLE, DEFAULT_VERSION
 from ..serialization import JSONCodec, json_deserialize, json_serialize
@@ -102,6 +102,7 @@ class BaseJSONRPCServer(abc.ABC):
         )
         self.allowed_origins = allowed_origins
         self.allowed_hosts = allowed_hosts
+        self.api_info: ApiInfo | None = None  # what add_discovery() says about the API
         origin_policy = self.default_origin_policy if allowed_origins is None else OriginPolicy(allowed_origins)
         origin_policies = [*([origin_policy] if origin_policy else []), *origin_policies_of(self.middlewares)]
         self._origin_policies = tuple(origin_policies)
@@ -149,6 +150,10 @@ class BaseJSONRPCServer(abc.ABC):
     def tags_of(self, name: str) -> tuple[str, ...]:
         """The prefixes of the groups method ``name`` is served under, outermost first."""
         return self.dispatcher.tags_of(name)
+
+    def describe_tag(self, tag: str) -> str | None:
+        """The description of the group served under the prefix ``tag``, if it has one."""
+        return self.dispatcher.describe_tag(tag)
 
     def guards_of(self, name: str) -> tuple[Guard, ...]:
         """Every guard a call of ``name`` must pass: the server's, its groups', its own."""
@@ -237,7 +242,8 @@ class BaseJSONRPCServer(abc.ABC):
         extra).
 
         Args:
-            title, version, description: the document's ``info`` (the API's name and version, not the library's).
+            title, version, description: the document's ``info`` (the API's name and version, not the library's);
+                kept as :attr:`api_info`, which ``/openrpc.json``, the console and ``aiohttp-rpc serve`` show too.
             servers: OpenRPC Server Objects, e.g. ``[{'name': 'production', 'url': 'https://api.example.com/rpc'}]``.
             list_all: list every method, also those whose guards refuse the caller; see
                 :func:`aiohttp_rpc.schema.add_discovery`.

@@ -28,7 +28,7 @@ from ..errors import ServerConfigurationError
 from ..protocol.context import HTTP_REQUEST, RequestContext
 from ..protocol.request import JSONRPCRequest
 from ..schema.catalog import DISCOVER_METHOD
-from ..schema.openrpc import DEFAULT_TITLE, DEFAULT_VERSION, build_openrpc
+from ..schema.openrpc import api_info_of, build_openrpc
 from ..schema.visibility import refused, shown_to
 from ..serialization import json_serialize
 from .origins import HOST_NOT_ALLOWED, HostPolicy
@@ -55,8 +55,8 @@ def mount_docs(
     endpoint: str = '/rpc',
     path: str = '/docs',
     openrpc_path: str = '/openrpc.json',
-    title: str = DEFAULT_TITLE,
-    version: str = DEFAULT_VERSION,
+    title: str | None = None,
+    version: str | None = None,
     description: str | None = None,
     list_all: bool = False,
 ) -> None:
@@ -76,7 +76,8 @@ def mount_docs(
         endpoint: the path the server is mounted on in ``app``.
         path: the path of the console page.
         openrpc_path: the path of the OpenRPC document.
-        title, version, description: the document's ``info``.
+        title, version, description: the document's ``info``; by default the server's ``api_info`` (what
+            ``add_discovery`` was given), read on each request.
         list_all: list every method, also those whose guards refuse the caller.
 
     Raises:
@@ -95,7 +96,8 @@ def mount_docs(
             raise ServerConfigurationError(data={'details': f'{name} must be a path on this origin: {value!r}.'})
     base = posixpath.dirname(path)
     transport = _transport(server)
-    page = _render_page(title, _relative_url(endpoint, base), _relative_url(openrpc_path, base), transport)
+    endpoint_url, openrpc_url = _relative_url(endpoint, base), _relative_url(openrpc_path, base)
+    pages: dict[str, str] = {}  # by title: the API's title may be set after mounting (add_discovery)
     page_headers = {**_HEADERS, 'Content-Security-Policy': _console().policy}
     hosts = HostPolicy(server.allowed_hosts) if server.allowed_hosts is not None else None
     # A relative server URL is relative to where the document is served (OpenRPC's Server Object).
@@ -107,6 +109,11 @@ def mount_docs(
 
     async def console_page(request: web.Request) -> web.Response:
         check_host(request)
+        shown_title = api_info_of(server, title=title).title
+        page = pages.get(shown_title)
+        if page is None:
+            pages.clear()
+            page = pages[shown_title] = _render_page(shown_title, endpoint_url, openrpc_url, transport)
         return web.Response(text=page, content_type='text/html', charset='utf-8', headers=page_headers)
 
     async def openrpc_document(request: web.Request) -> web.Response:
