@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+RUNTIME_STAMP := $(VENV)/.installed
+# `make demo PORT=8081` serves the demo on another port (0: any free one).
+PORT ?=
 
 .PHONY: test demo lint typecheck pytest bench clean
 
@@ -10,9 +13,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml aiohttp_rpc/_speedups.c
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(STAMP): $(BIN)/python pyproject.toml setup.py aiohttp_rpc/_speedups.c
+	$(BIN)/python -m pip install --quiet --quiet -e '.[dev]'
+	touch $(STAMP) $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): $(BIN)/python pyproject.toml setup.py aiohttp_rpc/_speedups.c
+	$(BIN)/python -m pip install --quiet --quiet -e .
+	touch $(RUNTIME_STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -21,9 +28,8 @@ test: $(STAMP)
 	$(BIN)/python -m coverage run -m pytest
 	$(BIN)/python -m coverage report --fail-under=90
 
-demo: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python examples/demo.py
+demo: $(RUNTIME_STAMP)
+	$(BIN)/python examples/demo.py $(if $(PORT),--port $(PORT))
 
 # Extra options for the benchmark, e.g. `make bench BENCH_ARGS=--quick` (see benchmarks/README.md).
 BENCH_ARGS ?=

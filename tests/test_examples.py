@@ -7,6 +7,7 @@ sessions. Servers bind to free loopback ports, so these tests can run in paralle
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -238,3 +239,24 @@ def test_http_client_against_http_server(tmp_path: Path) -> None:
     assert "ping (id='my-own-id') from 127.0.0.1" in server_output
     assert 'ping (id=None) from 127.0.0.1' in server_output
     assert 'Traceback' not in server_output
+
+
+def test_make_demo_reuses_the_install_and_takes_a_port() -> None:
+    """``make demo`` installs once (a stamp, remade only when pyproject.toml, setup.py or the C source change)
+    and passes ``PORT`` on; here, after ``make test``'s install, it has nothing to install."""
+    if not (ROOT / '.venv' / '.installed').exists():
+        pytest.fail('the runtime install stamp is missing: run the tests through `make test`')
+    environ = {key: value for key, value in os.environ.items() if key not in ('MAKEFLAGS', 'MAKELEVEL', 'MFLAGS')}
+    completed = subprocess.run(
+        ['make', '--no-print-directory', '-n', 'demo', 'PORT=8081'],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        cwd=ROOT,
+        env=environ,
+    )
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        0,
+        '.venv/bin/python examples/demo.py --port 8081\n',
+        '',
+    )
