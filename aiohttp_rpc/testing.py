@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import inspect
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, cast
@@ -63,6 +64,7 @@ else:
 _F = TypeVar('_F', bound=Callable[..., Any])
 
 __all__ = (
+    'NO_ASYNC_PLUGIN',
     'TRANSPORTS',
     'LocalTransport',
     'RaisesRPCError',
@@ -96,6 +98,39 @@ _MARKER_HELP = (
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line('markers', _MARKER_HELP)
+
+
+_OUR_ASYNC_FIXTURES = frozenset({'rpc_client', 'rpc_client_factory'})
+
+NO_ASYNC_PLUGIN = (
+    'aiohttp_rpc.testing: rpc_client and rpc_client_factory are async fixtures and need pytest-asyncio: '
+    'pip install pytest-asyncio'
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Mark an ``async def`` test that asks for our async fixtures with ``pytest.mark.asyncio``, so that it runs
+    in pytest-asyncio's strict mode too (its default), as the documented recipe is written; in auto mode the mark
+    changes nothing. Runs before items are made, where pytest-asyncio looks for the mark."""
+    if not inspect.iscoroutinefunction(obj) or not collector.config.pluginmanager.has_plugin('asyncio'):
+        return
+    try:
+        wanted = set(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        return
+    marks = getattr(obj, 'pytestmark', [])
+    if wanted & _OUR_ASYNC_FIXTURES and not any(mark.name == 'asyncio' for mark in marks):
+        pytest.mark.asyncio(obj)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stop with one clear line, rather than pytest's internal errors, when a test asks for our async fixtures
+    and no plugin can run them."""
+    if config.pluginmanager.has_plugin('asyncio'):
+        return
+    if any(_OUR_ASYNC_FIXTURES & set(getattr(item, 'fixturenames', ())) for item in items):
+        raise pytest.UsageError(NO_ASYNC_PLUGIN)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

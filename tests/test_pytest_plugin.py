@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ import aiohttp_rpc
 from aiohttp_rpc import JSONRPCRequest, JSONRPCResponse, errors
 from aiohttp_rpc.errors import InvalidParams, JSONRPCError, MethodNotFound
 from aiohttp_rpc.testing import (
+    NO_ASYNC_PLUGIN,
     LocalTransport,
     RPCClientFactory,
     assert_rpc_error,
@@ -343,3 +346,32 @@ def test_harmless_without_rpc_server(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*fixture 'rpc_server' not found*"])
+
+
+def readme_recipe() -> dict[str, str]:
+    """The README's pytest recipe: its ``# conftest.py`` and ``# test_api.py`` code blocks, as they are."""
+    readme = (Path(__file__).resolve().parent.parent / 'README.md').read_text()
+    section = readme[readme.index('## Testing your API: the pytest plugin') :]
+    blocks = re.findall(r'```python\n(# (\w+)\.py\n.*?)```', section, flags=re.S)
+    return {name: code for code, name in blocks if name in ('conftest', 'test_api')}
+
+
+@pytest.mark.parametrize('mode', ['strict', 'auto'])
+def test_the_readme_recipe_runs_as_pasted(pytester: pytest.Pytester, mode: str) -> None:
+    """In pytest-asyncio's default strict mode too, with no mark of the user's."""
+    recipe = readme_recipe()
+    assert set(recipe) == {'conftest', 'test_api'}
+    pytester.makeini(f'[pytest]\nasyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n')
+    pytester.makeconftest(recipe['conftest'])
+    pytester.makepyfile(test_api=recipe['test_api'])
+    result = pytester.runpytest_subprocess('-p', 'no:aiohttp', '-p', 'no:cacheprovider')
+    result.assert_outcomes(passed=4)
+
+
+def test_without_an_async_plugin_one_line_says_what_to_install(pytester: pytest.Pytester) -> None:
+    recipe = readme_recipe()
+    pytester.makeconftest(recipe['conftest'])
+    pytester.makepyfile(test_api=recipe['test_api'])
+    result = pytester.runpytest_subprocess('-p', 'no:aiohttp', '-p', 'no:asyncio', '-p', 'no:cacheprovider')
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines == [f'ERROR: {NO_ASYNC_PLUGIN}', '']
