@@ -229,7 +229,17 @@ async def rpc_client(
     return await rpc_client_factory(rpc_server, rpc_transport)
 
 
+# What the in-process transport cannot carry, and the transport that can.
+_NEEDS_SOCKETS = {
+    'headers': "the 'http' or 'ws' transport (no HTTP request goes in-process, so no headers reach guards)",
+    'methods': "the 'ws' transport (a client serves methods to its server over a WebSocket)",
+}
+
+
 def _local_client(server: Dispatcher, client_kwargs: Mapping[str, Any]) -> BaseJSONRPCClient:
+    for option, instead in _NEEDS_SOCKETS.items():
+        if option in client_kwargs:
+            raise ValueError(f"The 'local' transport takes no {option}=: use {instead}.")
     return BaseJSONRPCClient(transport=LocalTransport(server), **client_kwargs)
 
 

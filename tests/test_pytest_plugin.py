@@ -375,3 +375,27 @@ def test_without_an_async_plugin_one_line_says_what_to_install(pytester: pytest.
     result = pytester.runpytest_subprocess('-p', 'no:aiohttp', '-p', 'no:asyncio', '-p', 'no:cacheprovider')
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert result.stderr.lines == [f'ERROR: {NO_ASYNC_PLUGIN}', '']
+
+
+@pytest.mark.parametrize(
+    ('option', 'message'),
+    [
+        (
+            'headers',
+            "The 'local' transport takes no headers=: use the 'http' or 'ws' transport (no HTTP request goes "
+            'in-process, so no headers reach guards).',
+        ),
+        (
+            'methods',
+            "The 'local' transport takes no methods=: use the 'ws' transport (a client serves methods to its server "
+            'over a WebSocket).',
+        ),
+    ],
+)
+async def test_what_the_local_transport_cannot_carry_is_said_in_one_line(
+    rpc_client_factory: RPCClientFactory, option: str, message: str
+) -> None:
+    server = aiohttp_rpc.JSONRPCServer()
+    with pytest.raises(ValueError, match="^The 'local' transport takes no") as raised:
+        await rpc_client_factory(server, 'local', **{option: {}})
+    assert str(raised.value) == message
