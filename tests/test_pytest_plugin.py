@@ -396,6 +396,6 @@ async def test_what_the_local_transport_cannot_carry_is_said_in_one_line(
     rpc_client_factory: RPCClientFactory, option: str, message: str
 ) -> None:
     server = aiohttp_rpc.JSONRPCServer()
-    with pytest.raises(ValueError, match="^The 'local' transport takes no") as raised:
+    with pytest.raises(ValueError, match=r"^The 'local' transport takes no") as raised:
         await rpc_client_factory(server, 'local', **{option: {}})
     assert str(raised.value) == message
