@@ -797,6 +797,8 @@ async def test_serve_sets_what_the_api_says_about_itself(served_module: Path) ->
                 assert (await response.json())['info'] == expected
             async with session.get(url.replace('/rpc', '/docs')) as response:
                 assert '<title>Tiny</title>' in await response.text()
+            async with session.get(url.replace('/rpc', '/'), allow_redirects=False) as response:
+                assert (response.status, response.headers['Location']) == (302, '/docs')
         await stop_gracefully(process)
 
 

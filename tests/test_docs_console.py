@@ -384,3 +384,25 @@ async def test_what_add_discovery_says_is_what_every_view_shows(aiohttp_client: 
     # What mount_docs is given explicitly still wins for its own views.
     other = await aiohttp_client(build_app(server, title='Console'))
     assert (await (await other.get('/openrpc.json')).json())['info'] == {**expected, 'title': 'Console'}
+
+
+async def test_a_browser_opening_the_http_endpoint_is_pointed_to_the_console(aiohttp_client: Any) -> None:
+    client = await aiohttp_client(build_app(build_server()))
+    response = await client.get('/rpc')
+    assert (response.status, response.headers['Allow'], response.content_type) == (405, 'POST', 'text/html')
+    assert await response.text() == (
+        '<!doctype html><title>JSON-RPC endpoint</title><p>This is a JSON-RPC endpoint: send requests with POST. '
+        '<a href="docs">API console</a>'
+    )
+    reply = await client.post('/rpc', json={'jsonrpc': '2.0', 'method': 'math.add', 'params': [1, 2], 'id': 1})
+    assert await reply.json() == {'jsonrpc': '2.0', 'id': 1, 'result': 3}
+
+
+async def test_an_app_that_routes_get_on_the_endpoint_keeps_its_route(aiohttp_client: Any) -> None:
+    server = build_server()
+    app = web.Application()
+    app.router.add_route('*', '/rpc', server.handle_http_request)
+    mount_docs(app, server)
+    client = await aiohttp_client(app)
+    response = await client.get('/rpc')
+    assert (response.status, response.content_type) == (405, 'text/plain')  # the server's own refusal

@@ -125,8 +125,8 @@ async def resolve_target(target: Any, spec: str) -> BaseJSONRPCServer | web.Appl
 
 def build_application(target: BaseJSONRPCServer | web.Application, options: ServeOptions) -> web.Application:
     """The application to run: ``target`` itself, or a new one with the server mounted on ``options.path``
-    (POST for HTTP, GET for WebSocket), its console at ``/docs`` and ``rpc.discover`` unless
-    ``options.docs`` is false.
+    (POST for HTTP, GET for WebSocket), its console at ``/docs`` (``GET /`` redirects there) and
+    ``rpc.discover`` unless ``options.docs`` is false.
 
     Raises:
         UsageError: ``options.path`` is one of the console's paths.
@@ -147,7 +147,14 @@ def build_application(target: BaseJSONRPCServer | web.Application, options: Serv
         said = api_info_of(target, title=options.title, version=options.api_version, description=options.description)
         target.api_info = said
         target.mount_docs(app, endpoint=options.path)
+        if options.path != '/':
+            app.router.add_get('/', _to_the_console, allow_head=False)
     return app
+
+
+async def _to_the_console(request: web.Request) -> web.Response:
+    """``GET /`` on a served server: the console is what a browser there wants."""
+    raise web.HTTPFound('/docs')
 
 
 def listen(host: str, port: int) -> socket.socket:

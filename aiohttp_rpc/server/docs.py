@@ -13,6 +13,7 @@ serves the application under a path prefix.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import html
@@ -127,6 +128,23 @@ def mount_docs(
 
     app.router.add_get(path, console_page)
     app.router.add_get(openrpc_path, openrpc_document)
+    if transport == 'http':
+        _point_browsers_to_the_console(app, endpoint, _relative_url(path, posixpath.dirname(endpoint)))
+
+
+def _point_browsers_to_the_console(app: web.Application, endpoint: str, console: str) -> None:
+    """Answer a ``GET`` on the HTTP endpoint (a browser opening it) 405, as before, with a page that links to the
+    console (``console``: its URL relative to the endpoint), unless the application already routes ``GET``
+    there."""
+    text = html.escape('This is a JSON-RPC endpoint: send requests with POST.')
+    body = f'<!doctype html><title>JSON-RPC endpoint</title><p>{text} <a href="{html.escape(console)}">API console</a>'
+    headers = {**_HEADERS, 'Allow': 'POST', 'Content-Security-Policy': "default-src 'none'"}
+
+    async def pointer(request: web.Request) -> web.Response:
+        return web.Response(status=405, text=body, content_type='text/html', headers=headers)
+
+    with contextlib.suppress(RuntimeError):  # GET (or every method) is routed there already: leave it
+        app.router.add_get(endpoint, pointer, allow_head=False)
 
 
 class _Console:
