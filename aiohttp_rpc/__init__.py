@@ -9,11 +9,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 from . import client, constants, decorators, errors, middlewares, protocol, server, utils
+from .caller.subscription import CloseReason, Gap, Subscription
 from .client import BaseJSONRPCClient, JSONRPCClient, WSJSONRPCClient
 from .client.transports.websocket import ReconnectPolicy
 from .decorators import rpc_method
 from .dispatch import Dispatcher
-from .methods import BaseJSONRPCMethod, JSONRPCMethod, MethodGroup
+from .methods import BaseJSONRPCMethod, JSONRPCMethod, JSONRPCSubscription, MethodGroup
 from .protocol import (
     ContextKey,
     JSONRPCBatchRequest,
@@ -40,8 +41,10 @@ __all__ = (
     'BaseJSONRPCClient',
     'BaseJSONRPCMethod',
     'BaseJSONRPCServer',
+    'CloseReason',
     'ContextKey',
     'Dispatcher',
+    'Gap',
     'JSONRPCBatchRequest',
     'JSONRPCBatchResponse',
     'JSONRPCClient',
@@ -50,10 +53,12 @@ __all__ = (
     'JSONRPCRequest',
     'JSONRPCResponse',
     'JSONRPCServer',
+    'JSONRPCSubscription',
     'JSONRPCUnlinkedResults',
     'MethodGroup',
     'ReconnectPolicy',
     'RequestContext',
+    'Subscription',
     'WSJSONRPCClient',
     'WSJSONRPCServer',
     'WSPeer',

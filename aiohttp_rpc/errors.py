@@ -14,7 +14,10 @@ The tree::
     |   |-- ServerError           -32000   generic implementation-defined server error
     |   |   |-- AccessDenied      -32001   a guard refused the call; the method did not run
     |   |   |-- CallTimeout       -32002   the call ran past the server's call_timeout and was cancelled
-    |   |   `-- ResponseTooLarge  -32003   the reply was larger than the server's max_response_size
+    |   |   |-- ResponseTooLarge  -32003   the reply was larger than the server's max_response_size
+    |   |   |-- SubscriptionsUnavailable -32004   a subscription was called over HTTP (needs a WebSocket)
+    |   |   |-- TooManySubscriptions -32006   the connection has as many subscriptions as it may
+    |   |   `-- SubscriptionLagged -32007   the subscriber fell too far behind and the stream was ended
     |   `-- your subclasses       any code of yours, mapped back through ``error_map``
     |
     |-- LocalError: raised on this side, never sent on the wire
@@ -77,6 +80,9 @@ __all__ = (
     'ResponseTooLarge',
     'ServerConfigurationError',
     'ServerError',
+    'SubscriptionLagged',
+    'SubscriptionsUnavailable',
+    'TooManySubscriptions',
     'TransportError',
     'own_error',
 )
@@ -193,6 +199,31 @@ class ResponseTooLarge(ServerError):
     message = 'Response too large'
 
 
+class SubscriptionsUnavailable(ServerError):
+    """Raised when a subscription is called where items cannot be pushed back (over HTTP or in process): call it
+    over the server's WebSocket endpoint (-32004)."""
+
+    code = -32004
+    message = 'Subscriptions need a WebSocket'
+
+
+class TooManySubscriptions(ServerError):
+    """Raised when a connection that already has as many subscriptions as the server allows opens another
+    (-32006, as jsonrpsee)."""
+
+    code = -32006
+    message = 'Too many subscriptions'
+
+
+class SubscriptionLagged(ServerError):
+    """Raised (and sent as the error that ends a subscription) when the subscriber fell too far behind: a
+    ``on_slow='close'`` subscription whose item waited past its ``send_timeout``, or a client-side buffer that
+    filled up (-32007)."""
+
+    code = -32007
+    message = 'Subscription lagged'
+
+
 class ParseError(JSONRPCError):
     """Raised when a message is not valid JSON (-32700)."""
 
@@ -295,6 +326,9 @@ DEFAULT_KNOWN_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
         AccessDenied,
         CallTimeout,
         ResponseTooLarge,
+        SubscriptionsUnavailable,
+        TooManySubscriptions,
+        SubscriptionLagged,
         RequestCancelled,
         ParseError,
         InvalidRequest,

@@ -132,11 +132,15 @@ AIOHTTP_RPC_2_0_NAMES = {
 }
 
 OUR_NAMES = {
+    'CloseReason',
     'ContextKey',
     'Dispatcher',
+    'Gap',
+    'JSONRPCSubscription',
     'MethodGroup',
     'ReconnectPolicy',
     'RequestContext',
+    'Subscription',
     'WSPeer',
     '__version__',
     'get_peer',

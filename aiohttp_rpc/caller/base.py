@@ -18,6 +18,7 @@ from ..protocol.response import JSONRPCBatchResponse, JSONRPCResponse
 from ..protocol.results import collect_batch_result
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from .methods import JSONRPCClientMethods
+from .subscription import DEFAULT_BUFFER, OverflowPolicy, Subscription
 from .transport import Decoded
 
 if TYPE_CHECKING:
@@ -136,6 +137,37 @@ class BaseJSONRPCClient:
         if response.error is not None:
             raise response.error
         return response.result
+
+    def subscribe(
+        self,
+        method_name: str,
+        *args: Any,
+        unsubscribe: str | None = None,
+        buffer: int = DEFAULT_BUFFER,
+        on_overflow: OverflowPolicy = 'lagged',
+        **kwargs: Any,
+    ) -> Subscription:
+        """A subscription to the peer's ``method_name`` (over a WebSocket): iterate it for the items.
+
+        Nothing is sent until it is awaited, entered or iterated. Keyword arguments other than the options below
+        are the subscribe call's named params.
+
+        Args:
+            unsubscribe: the peer's unsubscribe method (default: ``method_name + '.unsubscribe'``, what our
+                servers offer; ``'eth_unsubscribe'`` for an Ethereum node).
+            buffer: items held for the consumer before ``on_overflow`` applies (1024).
+            on_overflow: ``'lagged'`` (default: the subscription ends, the iterator raises
+                ``SubscriptionLagged``) or ``'drop_oldest'`` (the oldest held item is dropped and counted).
+
+        Example::
+
+            async with rpc.subscribe('ticker', 'BTC') as prices:
+                async for price in prices:
+                    ...
+        """
+        return Subscription(
+            self, method_name, args, kwargs, unsubscribe=unsubscribe, buffer=buffer, on_overflow=on_overflow
+        )
 
     async def notify(self, method_name: str, *args: Any, **kwargs: Any) -> None:
         """Send a notification: no reply is expected or awaited."""

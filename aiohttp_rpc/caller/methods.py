@@ -9,6 +9,7 @@ from ..protocol.request import JSONRPCRequest
 
 if TYPE_CHECKING:
     from .base import BaseJSONRPCClient
+    from .subscription import Subscription
 
 __all__ = ('JSONRPCClientMethod', 'JSONRPCClientMethods')
 
@@ -22,11 +23,12 @@ class JSONRPCClientMethod:
         await rpc.methods.echo.notify('hi')          # notification, returns None
         rpc.methods.echo.request('hi')               # JSONRPCRequest with an id, for rpc.batch(...)
         rpc.methods.echo.notification('hi')          # JSONRPCRequest without an id
+        rpc.methods.ticker.subscribe('BTC')          # a Subscription (WebSocket clients), see client.subscribe
         await rpc.methods.math.add(1, 2)             # a method of a group: "math.add"
 
     Any other attribute is a method of the group this one names (``methods.math.add`` is ``'math.add'``); the
-    four names above are this proxy's own, so a remote method called ``notify``, ``request`` or ``notification``
-    in a group is reached as ``methods['math.notify']``.
+    five names above are this proxy's own, so a remote method called ``notify``, ``request``, ``notification``
+    or ``subscribe`` in a group is reached as ``methods['math.notify']``.
     """
 
     __slots__ = ('_client', '_method_name')
@@ -50,6 +52,11 @@ class JSONRPCClientMethod:
     def request(self, *args: Any, **kwargs: Any) -> JSONRPCRequest:
         """A request with a fresh id, to pass to ``client.batch(...)``."""
         return self._client.build_request(self._method_name, args, kwargs)
+
+    def subscribe(self, *args: Any, **kwargs: Any) -> Subscription:
+        """A :class:`~aiohttp_rpc.Subscription` to this method (see ``client.subscribe``; its options are not
+        taken here)."""
+        return self._client.subscribe(self._method_name, *args, **kwargs)
 
     def notification(self, *args: Any, **kwargs: Any) -> JSONRPCRequest:
         """A notification request, to pass to ``client.batch(...)`` or ``client.batch_notify(...)``."""

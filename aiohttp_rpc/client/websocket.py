@@ -17,6 +17,7 @@ from ..serialization import json_deserialize, json_serialize
 from ..ws import (
     DEFAULT_MAX_BUFFERED_BYTES,
     DEFAULT_MAX_IN_FLIGHT,
+    MAX_SUBSCRIPTIONS,
     PEER_KEY,
     MessageHook,
     WSConnection,
@@ -84,6 +85,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
             meanwhile wait for the new socket up to their timeout.
         max_in_flight: server requests answered at once before reading pauses.
         max_buffered_bytes: bytes the write buffer may hold (4 MiB) before reading pauses and senders wait.
+        max_subscriptions: subscriptions the server may have open to this client's own methods (1024).
         **ws_connect_kwargs: passed to ``aiohttp.ClientSession.ws_connect`` (``max_msg_size`` defaults to
             10 MiB: a larger message closes the socket and pending calls fail with ``TransportError``).
 
@@ -114,6 +116,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
         reconnect: bool | ReconnectPolicy = False,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
+        max_subscriptions: int | None = MAX_SUBSCRIPTIONS,
         **ws_connect_kwargs: Any,
     ) -> None:
         super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
@@ -142,6 +145,7 @@ class WSJSONRPCClient(BaseJSONRPCClient):
             timeout=timeout,
             max_in_flight=max_in_flight,
             max_buffered_bytes=max_buffered_bytes,
+            max_subscriptions=max_subscriptions,
             reconnect=policy,
             on_requests=_requests_hook(json_requests_handler),
             on_unmatched=_responses_hook(unprocessed_json_responses_handler),

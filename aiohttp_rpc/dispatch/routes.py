@@ -166,6 +166,11 @@ class Routes:
         bare = rpc_method.bare if plain else None
         self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain, tuple(guards), bare)
         self.methods[full_name] = rpc_method
+        for companion in rpc_method.companions(full_name):
+            served = self.methods.get(companion.name)
+            if served is not None and type(served) is type(companion):
+                continue  # shared by several methods (one unsubscribe for many subscriptions): served once
+            self.add(companion, replace=replace, allow_reserved=allow_reserved, groups=groups, prefixes=prefixes)
         return rpc_method
 
     def add_group(self, prefix: str, group: MethodGroup, *, replace: bool = False) -> MethodGroup:

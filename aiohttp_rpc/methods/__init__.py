@@ -6,10 +6,12 @@ from .group import MethodGroup
 from .method import BaseJSONRPCMethod, JSONRPCMethod
 from .params import ParamSpec
 from .registry import MethodDescription, MethodMap, add_method, add_methods
+from .subscription import JSONRPCSubscription
 
 __all__ = (
     'BaseJSONRPCMethod',
     'JSONRPCMethod',
+    'JSONRPCSubscription',
     'MethodGroup',
     'MethodDescription',
     'MethodMap',

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ServerConfigurationError
-from .method import BaseJSONRPCMethod, Guard, JSONRPCMethod
-from .registry import add_method
+from .method import BaseJSONRPCMethod, Guard
+from .registry import add_method, method_of
 
 if TYPE_CHECKING:
     from ..typedefs import MiddlewareType
@@ -93,7 +93,7 @@ class MethodGroup:
         """Decorator adding the function to the group; ``options`` go to :class:`~aiohttp_rpc.JSONRPCMethod`."""
 
         def register(func: F) -> F:
-            self.add_method(JSONRPCMethod(func, name=name, **options))
+            self.add_method(method_of(func, name=name, **options))
             return func
 
         return register

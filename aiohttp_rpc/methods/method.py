@@ -94,6 +94,11 @@ class BaseJSONRPCMethod(abc.ABC):
         """
         return None
 
+    def companions(self, name: str) -> tuple[BaseJSONRPCMethod, ...]:
+        """Methods served alongside this one when it is served as ``name``, each under its own name (a
+        subscription's unsubscribe method). None by default."""
+        return ()
+
     def bind(self, *, validate: bool, context_type: object, executor: Executor | None = None) -> BaseJSONRPCMethod:
         """The method as a server with these defaults serves it: whether to validate params, the type of its
         request context (``None`` without a ``context_factory``), and the executor for sync methods that have none

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Container, Iterable, MutableMapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any, Protocol, TypeAlias
 
 from ..errors import ServerConfigurationError
 from .method import BaseJSONRPCMethod, Guard, JSONRPCMethod
+from .subscription import JSONRPCSubscription
 
 __all__ = (
     'DEFAULT_TITLE',
@@ -22,6 +24,7 @@ __all__ = (
     'add_methods',
     'as_method',
     'check_name',
+    'method_of',
 )
 
 MethodDescription: TypeAlias = BaseJSONRPCMethod | Callable[..., Any]
@@ -83,9 +86,30 @@ class Registry(Protocol):
 
 
 def as_method(method: MethodDescription, *, executor: Executor | None = None) -> BaseJSONRPCMethod:
-    """A method object as it is, or a plain callable wrapped in :class:`JSONRPCMethod` (run in ``executor``
+    """A method object as it is, or a plain callable wrapped: an async generator function in a
+    :class:`~aiohttp_rpc.JSONRPCSubscription`, anything else in a :class:`JSONRPCMethod` (run in ``executor``
     when it is sync and one is given)."""
-    return method if isinstance(method, BaseJSONRPCMethod) else JSONRPCMethod(method, executor=executor)
+    if isinstance(method, BaseJSONRPCMethod):
+        return method
+    return method_of(method, executor=executor)
+
+
+def method_of(func: Callable[..., Any], **options: Any) -> BaseJSONRPCMethod:
+    """``func`` wrapped with ``options``: in a :class:`~aiohttp_rpc.JSONRPCSubscription` if it is an async
+    generator function (options that only plain methods take must then be ``None``), else in a
+    :class:`JSONRPCMethod`.
+
+    Raises:
+        ServerConfigurationError: an option a subscription cannot take was given for one.
+    """
+    if not inspect.isasyncgenfunction(func):
+        return JSONRPCMethod(func, **options)
+    unfit = sorted(key for key in ('prepare_result', 'executor', 'slow_call_threshold') if options.pop(key, None))
+    if unfit:
+        name = getattr(func, '__name__', repr(func))
+        details = f'{name} is a subscription (an async generator function); it takes no {", ".join(unfit)}.'
+        raise ServerConfigurationError(data={'details': details})
+    return JSONRPCSubscription(func, **options)
 
 
 def check_name(methods: Container[str], name: str, *, replace: bool = False, allow_reserved: bool = False) -> None:

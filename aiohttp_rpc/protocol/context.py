@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from ..caller.base import BaseJSONRPCClient
 
-__all__ = ('HTTP_REQUEST', 'PEER', 'WS', 'ContextKey', 'RequestContext')
+__all__ = ('HTTP_REQUEST', 'PEER', 'STREAMS', 'WS', 'ContextKey', 'RequestContext')
 
 T = TypeVar('T')
 
@@ -27,6 +27,9 @@ WS = 'ws_connect'
 PEER = 'rpc_peer'
 """The key of the other end of the WebSocket, as a client: a ``WSPeer`` on a server, the client itself on a
 client that serves methods."""
+
+STREAMS = 'rpc_streams'
+"""The key of what pushes a subscription's items to the peer (a WebSocket connection); absent over HTTP."""
 
 
 @final

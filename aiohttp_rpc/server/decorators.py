@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ..deprecation import warn_deprecated
-from ..methods.method import BaseJSONRPCMethod, Guard, JSONRPCMethod, PrepareResult
-from ..methods.registry import Registry
+from ..methods.method import BaseJSONRPCMethod, Guard, PrepareResult
+from ..methods.registry import Registry, method_of
 from .http import rpc_server as default_rpc_server
 
 __all__ = ('rpc_method',)
@@ -40,7 +40,7 @@ def rpc_method(
     Raises:
         ServerConfigurationError: a method of that name is already registered.
     """
-    method_class: Callable[..., BaseJSONRPCMethod] = JSONRPCMethod
+    method_class: Callable[..., BaseJSONRPCMethod] = method_of
     options: dict[str, Any] = {'pass_extra_kwargs': pass_extra_kwargs}
     if add_extra_args is not None:
         warn_deprecated('rpc_method(add_extra_args=...)', 'rpc_method(pass_extra_kwargs=True)')

@@ -29,7 +29,15 @@ from ..protocol.context import HTTP_REQUEST, WS
 from ..protocol.request import JSONRPCRequest
 from ..serialization import json_deserialize, json_serialize
 from ..typedefs import JSONDecoderType, JSONEncoderType, MiddlewareType
-from ..ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, PEER_KEY, MessageHook, WSConnection, WSPeer
+from ..ws import (
+    DEFAULT_MAX_BUFFERED_BYTES,
+    DEFAULT_MAX_IN_FLIGHT,
+    MAX_SUBSCRIPTIONS,
+    PEER_KEY,
+    MessageHook,
+    WSConnection,
+    WSPeer,
+)
 from .base import BaseJSONRPCServer
 from .origins import OriginPolicy
 
@@ -73,6 +81,8 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         max_buffered_bytes: bytes one connection may hold in its write buffer (4 MiB) before the server stops
             reading from it and senders to it wait: what a peer that does not read its replies can cost.
         peer_timeout: seconds a call to a peer waits for its reply.
+        max_subscriptions: subscriptions one connection may have open at once (1024); past it, subscribing
+            answers -32006 Too many subscriptions. ``None``: no limit.
         json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
         max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
         validate_params, context_factory, context_type, guards, allow_late_methods: the dispatcher's options; see
@@ -100,6 +110,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
         peer_timeout: float | None = 60,
+        max_subscriptions: int | None = MAX_SUBSCRIPTIONS,
         max_ws_connections: int | None = DEFAULT_MAX_WS_CONNECTIONS,
         allowed_origins: Iterable[str | None] | str | None = None,
         allowed_hosts: Iterable[str] | None = None,
@@ -150,6 +161,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         self._max_in_flight = max_in_flight
         self._max_buffered_bytes = max_buffered_bytes
         self._peer_timeout = peer_timeout
+        self._max_subscriptions = max_subscriptions
         self._on_unmatched = _response_hook(json_response_handler)
         self._peers_changed: list[asyncio.Future[None]] = []
 
@@ -181,6 +193,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             max_in_flight=self._max_in_flight,
             max_buffered_bytes=self._max_buffered_bytes,
             on_unmatched=self._on_unmatched,
+            max_subscriptions=self._max_subscriptions,
         )
         peer = WSPeer(connection, json_serialize=self.codec.serialize, json_deserialize=self.codec.deserialize)
         connection.context[PEER_KEY] = peer

@@ -8,10 +8,12 @@ from __future__ import annotations
 from .connection import DEFAULT_MAX_IN_FLIGHT, ConnectionState, MessageHook, WSConnection
 from .outbox import DEFAULT_MAX_BUFFERED_BYTES
 from .peer import PEER_KEY, WSPeer, get_peer
+from .streams import MAX_SUBSCRIPTIONS
 
 __all__ = (
     'DEFAULT_MAX_BUFFERED_BYTES',
     'DEFAULT_MAX_IN_FLIGHT',
+    'MAX_SUBSCRIPTIONS',
     'PEER_KEY',
     'ConnectionState',
     'MessageHook',

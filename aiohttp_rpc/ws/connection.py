@@ -30,9 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMessage, WSMsgType
 
+from ..caller.subscription import CloseReason
 from ..caller.transport import Decoded
 from ..errors import JSONRPCError, ParseError, RequestRejected, RequestTimeoutError, TransportError
-from ..protocol.context import WS, RequestContext
+from ..methods.subscription import StreamOptions
+from ..protocol.context import STREAMS, WS, RequestContext
 from ..protocol.response import JSONRPCResponse
 from ..serialization import json_deserialize
 from .backlog import MAX_POSTED, Backlog
@@ -47,9 +49,13 @@ from .cancellation import (
 from .outbox import DEFAULT_MAX_BUFFERED_BYTES, Outbox
 from .pending import PendingCalls
 from .socket import SocketAccess
+from .streams import MAX_SUBSCRIPTIONS, Streams
 from .tasks import RequestTasks
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from ..caller.subscription import ItemSink
     from ..dispatch.dispatcher import Dispatcher
     from ..serialization import JSONCodec
     from ..typedefs import JSONRPCIDType
@@ -95,7 +101,14 @@ class WSConnection:
             ``None`` for no limit.
         on_requests: optional 2.0 hook that takes incoming requests instead of the dispatcher.
         on_unmatched: optional 2.0 hook for replies that match no call we made.
+        max_subscriptions: subscriptions the peer may have open on this connection (``None``: no limit).
+
+    It serves subscriptions to the peer (:mod:`~aiohttp_rpc.ws.streams`) and delivers the items of the
+    subscriptions this side made (:class:`~aiohttp_rpc.caller.subscription.ItemSink`).
     """
+
+    carries_subscriptions = True
+    """Subscriptions can be made over it (see ``client.subscribe``)."""
 
     __slots__ = (
         '__weakref__',
@@ -106,12 +119,16 @@ class WSConnection:
         '_dispatcher',
         '_dumps',
         '_loads',
+        '_max_subscriptions',
         '_on_requests',
         '_on_unmatched',
         '_outbox',
         '_parse_error_reply',
         '_pending',
+        '_sinks',
         '_socket',
+        '_streams',
+        '_subscribing',
         '_tasks',
         'context',
         'state',
@@ -130,9 +147,11 @@ class WSConnection:
         max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
         on_requests: MessageHook | None = None,
         on_unmatched: MessageHook | None = None,
+        max_subscriptions: int | None = MAX_SUBSCRIPTIONS,
     ) -> None:
         self.ws = ws
         self.context: dict[str, Any] = dict(context)
+        self.context[STREAMS] = self
         self.state = ConnectionState.OPEN
         self._socket = SocketAccess(ws, max_buffered_bytes)
         # aiohttp >= 3.11 sends our bytes as a text frame as they are; older versions need a str.
@@ -149,6 +168,10 @@ class WSConnection:
         self._tasks = RequestTasks(max_in_flight, self._base_context)
         self._backlog: Backlog | None = None  # frames post() queued behind a backlog, and their sender
         self._closed_future: asyncio.Future[None] | None = None  # made when someone waits: idle connections stay small
+        self._max_subscriptions = max_subscriptions
+        self._streams: Streams | None = None  # the subscriptions we serve, made at the first
+        self._subscribing: dict[JSONRPCIDType, ItemSink] = {}  # our subscribe calls waiting for their reply
+        self._sinks: dict[str, ItemSink] = {}  # our subscriptions, by id
         _CONNECTIONS[ws] = self
 
     @classmethod
@@ -254,6 +277,8 @@ class WSConnection:
             if 'method' not in message and ('result' in message or 'error' in message):
                 reply_id = message.get('id')
                 if type(reply_id) is int or type(reply_id) is str:
+                    if self._subscribing:
+                        self._bind_sink(reply_id, message)
                     if self._pending.resolve_id(reply_id, message):
                         return None  # the reply to a call of ours: the usual case, first
                     if self._cancels.abandoned(reply_id):
@@ -262,6 +287,8 @@ class WSConnection:
         elif type(message) is list and _is_reply_batch(message):
             return None if self._pending.resolve(message) else self._unmatched(msg, message)
         if type(message) is dict:
+            if self._sinks and 'id' not in message and self._deliver(message):
+                return None  # an item of a subscription of ours
             if message.get('method') == CANCEL_METHOD:
                 return self._peer_cancels(message)
             if self._cancels.early:  # some cancel came before its request: is this the request?
@@ -273,6 +300,62 @@ class WSConnection:
         if type(message) is dict and self._dispatcher.never_waits(message):
             return message
         return self._reply_later(message)  # in a task of its own, where it may wait
+
+    def _bind_sink(self, reply_id: JSONRPCIDType, message: dict[str, Any]) -> None:
+        """The reply to a subscribe call of ours: its items go to the call's sink from the next frame on."""
+        sink = self._subscribing.pop(reply_id, None)
+        subscription_id = message.get('result')
+        if sink is not None and type(subscription_id) is str:
+            self._sinks[subscription_id] = sink
+
+    def _deliver(self, message: dict[str, Any]) -> bool:
+        """Hand a notification to the subscription of ours it names; False if it names none."""
+        params = message.get('params')
+        if type(params) is not dict:
+            return False
+        subscription_id = params.get('subscription')
+        if type(subscription_id) is not str:
+            return False
+        sink = self._sinks.get(subscription_id)
+        if sink is None:
+            return False
+        if sink.deliver(params):
+            del self._sinks[subscription_id]  # ended: later frames for it are not ours
+        return True
+
+    def forget_subscription(self, subscription_id: str) -> None:
+        """Stop delivering items of our subscription ``subscription_id`` (it was unsubscribed)."""
+        self._sinks.pop(subscription_id, None)
+
+    # -- subscriptions we serve --------------------------------------------------------------------------------
+
+    def open_stream(self, items: AsyncIterator[Any], options: StreamOptions, request_id: JSONRPCIDType) -> str:
+        """Serve ``items`` as a subscription of the peer's (see :class:`~aiohttp_rpc.methods.subscription.StreamHost`).
+
+        Raises:
+            TooManySubscriptions: ``max_subscriptions`` are open.
+        """
+        streams = self._streams
+        if streams is None:
+            streams = self._streams = Streams(self._outbox, self._post_end, self._dumps, self._max_subscriptions)
+        return streams.open(items, options, request_id)
+
+    async def close_stream(self, subscription_id: str) -> bool:
+        """End the peer's subscription ``subscription_id``; False if it is not live."""
+        return self._streams is not None and await self._streams.close(subscription_id)
+
+    @property
+    def subscriptions(self) -> int:
+        """The peer's subscriptions open on this connection."""
+        return 0 if self._streams is None else len(self._streams)
+
+    @property
+    def dropped_items(self) -> int:
+        """Items the peer's ``drop_oldest`` subscriptions dropped because it read too slowly."""
+        return 0 if self._streams is None else self._streams.dropped_items
+
+    async def _post_end(self, payload: bytes) -> bool:
+        return await self.post(payload, None)
 
     def _unmatched(self, msg: WSMessage, message: Any) -> Coroutine[Any, Any, None] | None:
         if self._on_unmatched is not None:
@@ -304,6 +387,9 @@ class WSConnection:
                 reply = self._dumps(cancelled_reply(request_id))
             if reply is not None:
                 await self._outbox.send(reply)
+                streams = self._streams
+                if streams is not None and streams.waiting:
+                    streams.announce(message)  # the reply is out: the subscriptions it opened may start
         except RequestRejected as exc:
             await self._refuse(exc)
         except TransportError:
@@ -349,6 +435,9 @@ class WSConnection:
             raise _closed()
         pending = self._pending
         future, timer = pending.expect(request_ids, kwargs.get('timeout', pending.timeout))
+        sink: ItemSink | None = kwargs.get('subscription')
+        if sink is not None:  # a subscribe call: the reader binds the sink to the id as it reads the reply
+            self._subscribing[request_ids[0]] = sink
         try:
             await self._outbox.send(payload)
             return Decoded(await future), context
@@ -358,6 +447,8 @@ class WSConnection:
             raise
         finally:
             pending.forget(request_ids, future, timer)
+            if sink is not None:
+                self._subscribing.pop(request_ids[0], None)
 
     async def _cancel_ours(self, request_id: JSONRPCIDType) -> None:
         """Send ``$/cancelRequest`` for our call ``request_id``, without waiting for room; drop its late reply."""
@@ -429,8 +520,15 @@ class WSConnection:
     def _stop(self) -> None:
         self._pending.fail_all(_closed)
         self._outbox.close()  # a queue of posted frames ends with it
+        sinks = list(self._sinks.values())
+        self._sinks.clear()
+        self._subscribing.clear()
+        for sink in sinks:
+            sink.finish(CloseReason.CONNECTION_LOST)
 
     async def _end_tasks(self) -> None:
+        if self._streams is not None:
+            await self._streams.close_all()
         backlog = self._backlog
         await self._tasks.cancel_all(*([backlog.task] if backlog is not None else []))
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from ...caller.transport import Decoded
 from ...errors import JSONRPCError, ParseError, RequestTimeoutError, TransportError
 from ...protocol.context import WS
-from ...ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, MessageHook, WSConnection
+from ...ws import DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_MAX_IN_FLIGHT, MAX_SUBSCRIPTIONS, MessageHook, WSConnection
 
 if TYPE_CHECKING:
     from ...dispatch.dispatcher import Dispatcher
@@ -68,6 +68,7 @@ class WSTransport:
         timeout: seconds to wait for each reply.
         max_in_flight: incoming requests answered at once.
         max_buffered_bytes: bytes the write buffer may hold before reading pauses and senders wait.
+        max_subscriptions: subscriptions the server may have open to this client's methods.
         reconnect: a :class:`ReconnectPolicy` to reconnect after a drop (needs ``url``), or ``None``.
         on_requests, on_unmatched: hooks, see :class:`WSConnection`.
     """
@@ -85,6 +86,7 @@ class WSTransport:
         timeout: float | None = 60,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
+        max_subscriptions: int | None = MAX_SUBSCRIPTIONS,
         reconnect: ReconnectPolicy | None = None,
         on_requests: MessageHook | None = None,
         on_unmatched: MessageHook | None = None,
@@ -104,12 +106,26 @@ class WSTransport:
         self._timeout = timeout
         self._max_in_flight = max_in_flight
         self._max_buffered_bytes = max_buffered_bytes
+        self._max_subscriptions = max_subscriptions
         self._reconnect = reconnect if url is not None else None
         self._on_requests = on_requests
         self._on_unmatched = on_unmatched
         self._reader: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closing = False
+
+    carries_subscriptions = True
+    """Subscriptions can be made over it."""
+
+    @property
+    def reconnects(self) -> bool:
+        """Whether it will try to reconnect after its socket drops (a subscription then subscribes again)."""
+        return self._reconnect is not None and not self._closing
+
+    def forget_subscription(self, subscription_id: str) -> None:
+        """Stop delivering the items of our subscription ``subscription_id``."""
+        if self.connection is not None:
+            self.connection.forget_subscription(subscription_id)
 
     async def open(self) -> None:
         served = WSConnection.of(self.ws_connect)
@@ -142,6 +158,7 @@ class WSTransport:
             timeout=self._timeout,
             max_in_flight=self._max_in_flight,
             max_buffered_bytes=self._max_buffered_bytes,
+            max_subscriptions=self._max_subscriptions,
             on_requests=self._on_requests,
             on_unmatched=self._on_unmatched,
         )
