@@ -524,6 +524,9 @@ def test_error_needs_code_and_message() -> None:
         (errors.CallTimeout, -32002, 'Request timed out'),
         (errors.ResponseTooLarge, -32003, 'Response too large'),
         (errors.RequestCancelled, -32800, 'Request cancelled'),
+        (errors.SubscriptionsUnavailable, -32004, 'Subscriptions need a WebSocket'),
+        (errors.TooManySubscriptions, -32006, 'Too many subscriptions'),
+        (errors.SubscriptionLagged, -32007, 'Subscription lagged'),
     ],
 )
 def test_wire_errors(error: type[errors.JSONRPCError], code: int, message: str) -> None:
@@ -533,7 +536,7 @@ def test_wire_errors(error: type[errors.JSONRPCError], code: int, message: str) 
 
 
 def test_error_maps() -> None:
-    assert len(errors.DEFAULT_KNOWN_ERRORS_MAP) == len(errors.DEFAULT_KNOWN_ERRORS) == 10
+    assert len(errors.DEFAULT_KNOWN_ERRORS_MAP) == len(errors.DEFAULT_KNOWN_ERRORS) == 13
     local_errors = {
         errors.EmptyResponse,
         errors.RequestTimeoutError,

@@ -290,16 +290,14 @@ class Subscription:
             return await self._ended(ended)
 
     async def _ended(self, ended: _Ended) -> Any:
+        self._retire_sink()
         if ended.reason is CloseReason.CONNECTION_LOST and getattr(self.client.transport, 'reconnects', False):
-            self._dropped_before += self._sink.dropped if self._sink is not None else 0
-            self._sink = None
             try:
                 await self._subscribe()
             except TransportError:
                 pass  # could not subscribe again: the connection is lost after all
             else:
                 return Gap()
-        self._sink = None
         self.close_reason = ended.reason
         if ended.reason is CloseReason.LAGGED and ended.error is not None and not ended.error.remote:
             await self._unsubscribe()  # our buffer overflowed: the peer still streams
@@ -311,7 +309,7 @@ class Subscription:
 
     async def aclose(self) -> None:
         """Unsubscribe (if still live) and end the iteration. Safe to call twice."""
-        sink, self._sink = self._sink, None
+        sink = self._retire_sink()
         if self.close_reason is None:
             self.close_reason = CloseReason.UNSUBSCRIBED
         if sink is None or sink.end is not None:
@@ -320,6 +318,13 @@ class Subscription:
             return
         sink.finish(CloseReason.UNSUBSCRIBED)
         await self._unsubscribe()
+
+    def _retire_sink(self) -> ItemSink | None:
+        """Let go of the current sink, keeping its count of dropped items."""
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            self._dropped_before += sink.dropped
+        return sink
 
     async def _unsubscribe(self) -> None:
         """Tell the peer to stop (best effort: a connection already gone has stopped it)."""
