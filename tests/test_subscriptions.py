@@ -176,6 +176,11 @@ async def receive_until_reply(ws: aiohttp.ClientWebSocketResponse, request_id: i
         before.append(message)
 
 
+async def collect(subscription: aiohttp_rpc.Subscription, into: list[Any]) -> None:
+    async for value in subscription:
+        into.append(value)
+
+
 # -- the wire -------------------------------------------------------------------------------------------------------
 
 
@@ -527,7 +532,8 @@ async def test_close_ends_a_subscription_whose_item_waits_past_send_timeout(aioh
 async def test_client_iterates_a_finite_stream_to_its_end(served: Served) -> None:
     async with aiohttp_rpc.WSJSONRPCClient(served.url) as rpc:
         async with rpc.subscribe('count', 5) as numbers:
-            assert numbers.id is not None and SUBSCRIPTION_ID.fullmatch(numbers.id)
+            assert numbers.id is not None
+            assert SUBSCRIPTION_ID.fullmatch(numbers.id)
             assert [number async for number in numbers] == [0, 1, 2, 3, 4]
             assert numbers.close_reason is aiohttp_rpc.CloseReason.COMPLETED
         proxied = await rpc.methods.count.subscribe(3)
@@ -552,8 +558,7 @@ async def test_client_raises_the_error_that_ended_the_stream(served: Served) -> 
     async with aiohttp_rpc.WSJSONRPCClient(served.url, error_map=error_map) as rpc:
         received = []
         with pytest.raises(InsufficientFunds) as caught:
-            async for number in rpc.subscribe('overdrawn', 2):
-                received.append(number)
+            await collect(rpc.subscribe('overdrawn', 2), received)
     assert received == [0, 1]
     assert caught.value.data == {'balance': 3}
 
@@ -565,8 +570,7 @@ async def test_client_buffer_limit_ends_the_subscription_as_lagged(served: Serve
         assert await rpc.call('ping') == 'pong'  # the reader has read every item by now
         received = []
         with pytest.raises(errors.SubscriptionLagged) as caught:
-            async for number in numbers:
-                received.append(number)
+            await collect(numbers, received)
     assert received == list(range(10))
     assert numbers.close_reason is aiohttp_rpc.CloseReason.LAGGED
     assert (
