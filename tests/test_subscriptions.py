@@ -711,3 +711,74 @@ def test_registration_wraps_async_generators_and_refuses_what_does_not_fit() -> 
     assert str(caught.value) == (
         'Server configuration error: other is a subscription (an async generator function); it takes no prepare_result.'
     )
+
+
+@dataclass
+class Tick:
+    symbol: str
+    price: float
+
+
+# -- self-description -----------------------------------------------------------------------------------------------
+
+
+async def test_subscriptions_are_described_in_rpc_discover(aiohttp_server: Any) -> None:
+    from test_openrpc import assert_valid_openrpc
+
+    async def ticks(symbol: str) -> AsyncIterator[Tick]:
+        """Prices of one symbol as they change."""
+        yield Tick(symbol, 1.0)
+
+    server = aiohttp_rpc.WSJSONRPCServer()
+    server.add_method(
+        aiohttp_rpc.JSONRPCSubscription(
+            ticks, name='eth_subscribe', notification='eth_subscription', unsubscribe='eth_unsubscribe'
+        )
+    )
+    server.add_discovery()
+    app = web.Application()
+    app.router.add_get('/rpc', server.handle_http_request)
+    test_server = await aiohttp_server(app)
+    async with aiohttp_rpc.WSJSONRPCClient(str(test_server.make_url('/rpc'))) as rpc:
+        document = await rpc.call('rpc.discover')
+    assert_valid_openrpc(document)
+    assert document['methods'] == [
+        {
+            'name': 'eth_subscribe',
+            'summary': 'Prices of one symbol as they change.',
+            'params': [{'name': 'symbol', 'required': True, 'schema': {'type': 'string'}}],
+            'result': {'name': 'result', 'schema': {'type': 'string'}},
+            'paramStructure': 'either',
+            'x-subscription': {
+                'notification': 'eth_subscription',
+                'unsubscribe': 'eth_unsubscribe',
+                'item': {'name': 'item', 'schema': {'$ref': '#/components/schemas/Tick'}},
+            },
+        },
+        {
+            'name': 'eth_unsubscribe',
+            'summary': 'End a subscription',
+            'description': 'Answers true when it ended a live subscription of this connection, else false.',
+            'params': [{'name': 'subscription', 'required': True, 'schema': {'type': 'string'}}],
+            'result': {'name': 'result', 'schema': {'type': 'boolean'}},
+            'paramStructure': 'either',
+        },
+    ]
+    assert document['components']['schemas']['Tick']['properties'] == {
+        'symbol': {'title': 'Symbol', 'type': 'string'},
+        'price': {'title': 'Price', 'type': 'number'},
+    }
+
+
+def test_openapi_leaves_out_what_works_over_a_websocket_only() -> None:
+    from aiohttp_rpc.schema.openapi import build_openapi
+
+    async def feed() -> AsyncIterator[int]:
+        yield 1
+
+    async def ping() -> str:
+        return 'pong'
+
+    server = aiohttp_rpc.WSJSONRPCServer()
+    server.add_methods([feed, ping])
+    assert list(build_openapi(server)['paths']) == ['/rpc#ping']

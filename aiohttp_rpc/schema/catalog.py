@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from ..constants import NOTHING
 from ..methods.params import ParamSpec
+from ..methods.subscription import JSONRPCSubscription
 from .docstrings import param_descriptions, without_param_docs
 from .json_schema import JSONSchema, SchemaMode, json_schemas, json_value, with_keywords
 
@@ -27,6 +28,7 @@ __all__ = (
     'MethodDoc',
     'ParamDoc',
     'ParamStructure',
+    'StreamDoc',
     'build_catalog',
     'param_structure',
 )
@@ -82,6 +84,7 @@ class MethodDoc:
         result: the JSON Schema of its result.
         errors: ``{'code': ..., 'message': ...}`` for each error it declares.
         tags: the prefixes of the groups it is served under, outermost first.
+        stream: for a subscription, how its items come (``None`` for a plain method).
     """
 
     name: str
@@ -92,6 +95,22 @@ class MethodDoc:
     result: JSONSchema
     errors: tuple[dict[str, Any], ...]
     tags: tuple[str, ...]
+    stream: StreamDoc | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDoc:
+    """How a subscription's items come.
+
+    Attributes:
+        notification: the method name of the item notifications.
+        unsubscribe: the method that ends the subscription.
+        item: the JSON Schema of one item (from the generator's ``AsyncIterator[T]`` annotation).
+    """
+
+    notification: str
+    unsubscribe: str
+    item: JSONSchema
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +140,8 @@ def build_catalog(server: Registry, *, exclude: Iterable[str] = (DISCOVER_METHOD
         specs.append(params)
         requests.extend((param.annotation, 'validation') for param in params)
         requests.append((getattr(method, 'result_annotation', Any), 'serialization'))
+        if isinstance(method, JSONRPCSubscription):
+            requests.append((method.item_annotation, 'serialization'))
     schemas, components = json_schemas(requests)
     rendered = iter(schemas)
     methods = []
@@ -137,11 +158,16 @@ def build_catalog(server: Registry, *, exclude: Iterable[str] = (DISCOVER_METHOD
                 result=next(rendered),
                 errors=_errors(method),
                 tags=server.tags_of(name),
+                stream=_stream(name, method, next(rendered)) if isinstance(method, JSONRPCSubscription) else None,
             )
         )
     tags = {tag for method in methods for tag in method.tags}
     described_tags = {tag: text for tag in sorted(tags) if (text := _tag_description(server, tag))}
     return Catalog(methods=tuple(methods), components=components, tag_descriptions=described_tags)
+
+
+def _stream(name: str, method: JSONRPCSubscription, item: JSONSchema) -> StreamDoc:
+    return StreamDoc(method.notification_name(name), method.unsubscribe_name(name), item)
 
 
 def _description(method: BaseJSONRPCMethod, described: dict[str, str]) -> str | None:

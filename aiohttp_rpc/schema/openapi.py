@@ -13,6 +13,8 @@ Each operation (``POST``, ``operationId`` = method name, tags = group prefixes) 
 envelope (``jsonrpc`` ``"2.0"``, ``method`` the method's name, ``params`` as an object and/or an array as the
 signature allows, ``id``) and answers ``200`` with the response envelope (``result``, or ``error``), or ``204``
 for a notification. The envelopes, the id and the error object are shared components.
+
+Subscriptions and their unsubscribe methods are left out: they work over a WebSocket only (see ``rpc.discover``).
 """
 
 from __future__ import annotations
@@ -85,18 +87,24 @@ def build_openapi(
     document: dict[str, Any] = {'openapi': OPENAPI_VERSION, 'info': info}
     if servers is not None:
         document['servers'] = [_server_object(entry) for entry in servers]
-    tags = sorted({tag for method in catalog.methods for tag in method.tags})
+    methods = _over_http(catalog.methods)
+    tags = sorted({tag for method in methods for tag in method.tags})
     if tags:
         described = catalog.tag_descriptions
         document['tags'] = [
             {'name': tag, 'description': described[tag]} if tag in described else {'name': tag} for tag in tags
         ]
     document['paths'] = {
-        operation_path(path, method.name): {'post': _operation(method, refs, header_parameters)}
-        for method in catalog.methods
+        operation_path(path, method.name): {'post': _operation(method, refs, header_parameters)} for method in methods
     }
     document['components'] = {'schemas': components}
     return document
+
+
+def _over_http(methods: tuple[MethodDoc, ...]) -> list[MethodDoc]:
+    """The methods callable over HTTP: all but subscriptions and their unsubscribe methods (WebSocket only)."""
+    streamed = {method.stream.unsubscribe for method in methods if method.stream is not None}
+    return [method for method in methods if method.stream is None and method.name not in streamed]
 
 
 def operation_path(path: str, method: str) -> str:

@@ -6,6 +6,11 @@ required, its default and its docstring description), the result, the declared e
 as tags, and ``paramStructure``. Named types (dataclasses, ``TypedDict`` classes, pydantic models, enums)
 are described once in ``components.schemas``.
 
+A subscription (see :class:`~aiohttp_rpc.JSONRPCSubscription`) is a method whose result is the subscription id (a
+string), marked with the extension ``x-subscription``: ``{"notification": <the item notifications' method>,
+"unsubscribe": <the unsubscribe method>, "item": <a Content Descriptor of one item>}``. Its unsubscribe method is
+listed as a method of its own.
+
 ``*args`` and ``**kwargs`` have no Content Descriptor in OpenRPC and are left out of ``params``. The service
 discovery method ``rpc.discover`` is left out too: the OpenRPC specification defines it, and the document is
 its result.
@@ -96,6 +101,12 @@ def _method_object(method: MethodDoc, tag_descriptions: Mapping[str, str]) -> di
     entry['params'] = [_content_descriptor(param) for param in method.params if not param.variadic]
     entry['result'] = {'name': 'result', 'schema': method.result}
     entry['paramStructure'] = method.param_structure
+    if method.stream is not None:
+        entry['x-subscription'] = {
+            'notification': method.stream.notification,
+            'unsubscribe': method.stream.unsubscribe,
+            'item': {'name': 'item', 'schema': method.stream.item},
+        }
     if method.errors:
         entry['errors'] = [dict(error) for error in method.errors]
     return entry
