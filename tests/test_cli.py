@@ -110,18 +110,23 @@ def run_in_thread(args: Sequence[str], stdin: bytes, environ: Mapping[str, str])
 RunCLI = Callable[..., Awaitable[Result]]
 
 
-@pytest.fixture(params=['process', 'thread'])
-def run_cli(request: pytest.FixtureRequest) -> RunCLI:
-    """Run ``aiohttp-rpc ARGS...``: as ``python -W error -m aiohttp_rpc`` in a child process, or ``main()`` in
-    a worker thread."""
+def cli_runner(mode: str) -> RunCLI:
+    """Run ``aiohttp-rpc ARGS...``: as ``python -W error -m aiohttp_rpc`` in a child process (``mode``
+    ``'process'``), or ``main()`` in a worker thread (``'thread'``)."""
 
     async def run(*args: str, stdin: bytes = b'', env: Mapping[str, str] | None = None) -> Result:
         environ = clean_environ(env)
-        if request.param == 'process':
+        if mode == 'process':
             return await run_process([*MODULE_COMMAND, *args], stdin=stdin, env=environ)
         return await asyncio.to_thread(run_in_thread, args, stdin, environ)
 
     return run
+
+
+@pytest.fixture(params=['process', 'thread'])
+def run_cli(request: pytest.FixtureRequest) -> RunCLI:
+    """Run the command line both ways (see :func:`cli_runner`)."""
+    return cli_runner(request.param)
 
 
 # -- the server the commands talk to --------------------------------------------------------------------------

@@ -52,6 +52,17 @@ example:
   aiohttp-rpc notify http://127.0.0.1:8080/rpc log level=info message=started
 """
 
+_SUBSCRIBE_EXAMPLES = f"""\
+{_PARAMS}
+Prints each item as one line of JSON until the stream ends, --count items have come, or Ctrl-C, then
+unsubscribes. Exit status: 0 the stream completed (or --count was reached), 1 the server ended it with an
+error (-32007 when this subscriber was too slow), 3 the connection was lost, 130 Ctrl-C.
+
+examples:
+  aiohttp-rpc subscribe ws://127.0.0.1:8080/rpc ticker BTC
+  aiohttp-rpc subscribe ws://127.0.0.1:8545 eth_subscribe newHeads --unsubscribe eth_unsubscribe
+"""
+
 _BATCH_EXAMPLES = """\
 FILE holds a JSON array of requests, e.g.
   [{"method": "add", "params": [1, 2]}, {"method": "ping", "id": "p"}]
@@ -135,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     call = add_command('call', 'call a method and print its result', [call_arguments], _CALL_EXAMPLES)
     call.add_argument('--raw', action='store_true', help='print the whole reply object, not only the result')
     add_command('notify', 'send a notification (no reply; prints nothing)', [call_arguments], _NOTIFY_EXAMPLES)
+    subscribe = add_command(
+        'subscribe',
+        'subscribe over WebSocket and print each item as a JSON line',
+        [call_arguments],
+        _SUBSCRIBE_EXAMPLES,
+    )
+    subscribe.add_argument(
+        '--unsubscribe', metavar='METHOD', help="the server's unsubscribe method (default: METHOD.unsubscribe)"
+    )
+    subscribe.add_argument('--count', metavar='N', type=_count, help='stop after N items')
 
     batch = add_command('batch', 'send a batch of requests and print the array of replies', [remote], _BATCH_EXAMPLES)
     batch.add_argument('file', metavar='FILE', help='a JSON file with an array of requests; - for stdin')
@@ -187,6 +208,12 @@ def _timeout(text: str) -> float:
     if not (0 < seconds < math.inf):
         raise argparse.ArgumentTypeError(f'expected a number of seconds above 0, got {text!r}')
     return seconds
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f'expected a whole number above 0, got {text!r}')
+    return int(text)
 
 
 def _port(text: str) -> int:

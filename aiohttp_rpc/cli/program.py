@@ -15,6 +15,7 @@ from .output import JSONWriter
 from .parser import build_parser
 from .remote import Endpoint, batch, call, discover, notify
 from .serve import ServeOptions, serve
+from .subscribe import subscribe
 
 __all__ = ('main',)
 
@@ -74,6 +75,9 @@ def _run(args: argparse.Namespace) -> None:
         call(endpoint, args.method, parse_params(args.args, args.json_params), writer=writer, raw=args.raw)
     elif command == 'notify':
         notify(endpoint, args.method, parse_params(args.args, args.json_params))
+    elif command == 'subscribe':
+        params = parse_params(args.args, args.json_params)
+        subscribe(endpoint, args.method, params, print_line=_print, unsubscribe=args.unsubscribe, count=args.count)
     elif command == 'batch':
         source = 'stdin' if args.file == '-' else args.file
         batch(endpoint, batch_from_json(_read(args.file), source=source, as_is=args.raw), writer=writer)
@@ -89,6 +93,10 @@ def _read(file: str) -> bytes:
             return stream.read()
     except OSError as exc:
         raise UsageError(f'cannot read {file}: {exc.strerror or exc}') from None
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
 
 
 def _report(*lines: str) -> None:

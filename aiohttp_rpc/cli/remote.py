@@ -35,7 +35,17 @@ from .failures import ErrorReply, TransportFailure
 from .messages import build_request
 from .output import JSONWriter
 
-__all__ = ('HTTP_SCHEMES', 'WEBSOCKET_SCHEMES', 'Endpoint', 'batch', 'call', 'discover', 'notify', 'shown_url')
+__all__ = (
+    'HTTP_SCHEMES',
+    'WEBSOCKET_SCHEMES',
+    'Endpoint',
+    'batch',
+    'call',
+    'describe_failure',
+    'discover',
+    'notify',
+    'shown_url',
+)
 
 HTTP_SCHEMES = ('http', 'https')
 WEBSOCKET_SCHEMES = ('ws', 'wss')
@@ -157,7 +167,12 @@ def _exchange(endpoint: Endpoint, message: Any, *, expect_reply: bool) -> Any:
     except (asyncio.TimeoutError, RequestTimeoutError) as exc:
         raise TransportFailure(f'no reply from {endpoint.shown} within {endpoint.timeout:g} s (timeout)') from exc
     except (LocalError, ParseError) as exc:
-        raise TransportFailure(_scrubbed(_describe(exc, endpoint.shown), endpoint.url)) from exc
+        raise TransportFailure(describe_failure(exc, endpoint)) from exc
+
+
+def describe_failure(exc: JSONRPCError, endpoint: Endpoint) -> str:
+    """One line on why ``endpoint`` gave no usable reply, with no secret part of its URL in it."""
+    return _scrubbed(_describe(exc, endpoint.shown), endpoint.url)
 
 
 def _describe(exc: JSONRPCError, url: str) -> str:
