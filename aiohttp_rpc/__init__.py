@@ -15,6 +15,7 @@ from .client.transports.websocket import ReconnectPolicy
 from .decorators import rpc_method
 from .dispatch import Dispatcher
 from .methods import BaseJSONRPCMethod, JSONRPCMethod, JSONRPCSubscription, MethodGroup
+from .methods.progress import Progress, ProgressReport
 from .protocol import (
     ContextKey,
     JSONRPCBatchRequest,
@@ -56,6 +57,8 @@ __all__ = (
     'JSONRPCSubscription',
     'JSONRPCUnlinkedResults',
     'MethodGroup',
+    'Progress',
+    'ProgressReport',
     'ReconnectPolicy',
     'RequestContext',
     'Subscription',

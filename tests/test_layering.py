@@ -138,6 +138,8 @@ OUR_NAMES = {
     'Gap',
     'JSONRPCSubscription',
     'MethodGroup',
+    'Progress',
+    'ProgressReport',
     'ReconnectPolicy',
     'RequestContext',
     'Subscription',

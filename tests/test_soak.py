@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import select
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import aiohttp
 import pytest
@@ -69,14 +71,13 @@ class SoakServer:
     port: int
 
     stdout: IO[str]
+    unread: bytearray = field(default_factory=bytearray)  # what was read from stdout past the last line taken
 
     def wait_for_line(self, word: str, timeout: float) -> Awaitable[None]:
         """Wait (in a thread, bounded) for the next line the server prints, which must be ``word``."""
 
         def wait() -> None:
-            ready, _, _ = select.select([self.stdout], [], [], timeout)
-            assert ready, f'the soak server did not print {word!r} within {timeout} s'
-            assert self.stdout.readline().strip() == word
+            assert read_line(self.stdout, self.unread, timeout) == word, f'the soak server did not print {word!r}'
 
         return asyncio.to_thread(wait)
 
@@ -92,6 +93,21 @@ class SoakServer:
         return values
 
 
+def read_line(stdout: IO[str], unread: bytearray, timeout: float) -> str:
+    """The next line of ``stdout`` within ``timeout`` seconds, read with ``os.read`` (lines that come in one burst
+    wait in ``unread``, not in a file buffer that ``select`` cannot see)."""
+    deadline = time.monotonic() + timeout
+    while b'\n' not in unread:
+        ready, _, _ = select.select([stdout], [], [], max(deadline - time.monotonic(), 0))
+        assert ready, f'no line from the soak server within {timeout} s'
+        chunk = os.read(stdout.fileno(), 4096)
+        assert chunk, 'the soak server closed its output'
+        unread.extend(chunk)
+    line, _, rest = bytes(unread).partition(b'\n')
+    unread[:] = rest
+    return line.decode().strip()
+
+
 @pytest.fixture
 def soak_server() -> Iterator[SoakServer]:
     process = subprocess.Popen(
@@ -99,11 +115,10 @@ def soak_server() -> Iterator[SoakServer]:
     )
     try:
         assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], 30)  # bounded wait for "PORT <n>"
-        assert ready, 'the soak server did not start'
-        word, port = process.stdout.readline().split()
+        unread = bytearray()
+        word, port = read_line(process.stdout, unread, 30).split()  # bounded wait for "PORT <n>"
         assert word == 'PORT'
-        yield SoakServer(pid=process.pid, port=int(port), stdout=process.stdout)
+        yield SoakServer(pid=process.pid, port=int(port), stdout=process.stdout, unread=unread)
         assert process.poll() is None, 'the soak server died'
     finally:
         process.terminate()
@@ -209,3 +224,63 @@ async def test_http_flood(soak_server: SoakServer) -> None:
     growth = after['VmHWM'] - before['VmRSS']
     print(f'HTTP flood: VmRSS before {before["VmRSS"] / MIB:.1f} MiB, VmHWM after {after["VmHWM"] / MIB:.1f} MiB')
     assert growth < HTTP_GROWTH_BOUND, f'server peak RSS grew by {growth / MIB:.1f} MiB'
+
+
+SUBSCRIPTIONS = 8
+ITEM_SIZE = 256 * 1024
+QUEUE_SIZE = 16  # the soak server's drop_oldest subscriptions
+WINDOW = 1.0  # seconds a flood runs against a peer that reads nothing: at full speed, gigabytes
+
+
+@pytest.mark.parametrize('policy', ['block', 'drop_oldest', 'close'])
+async def test_subscriptions_to_a_peer_that_reads_nothing_stay_within_the_documented_bound(
+    soak_server: SoakServer, policy: str
+) -> None:
+    """A peer opens 8 subscriptions whose generators yield 256 KiB items as fast as they are let, then reads
+    nothing. The server's peak RSS grows by at most ``max_buffered_bytes`` + 8 x (one item, or ``queue_size``
+    items for drop_oldest, up to four copies each: the value, its JSON, the frame), plus the heap's slack, while
+    the generators are paused (block), drop (drop_oldest) or are closed (close); each subscription's reply comes
+    before its items."""
+    async with aiohttp.ClientSession() as session:
+        await warm_up(session, soak_server)
+    before = soak_server.memory()
+    known: set[str] = set()
+
+    async def read(peer: rawws.RawWebSocket) -> dict[str, Any]:
+        frame: dict[str, Any] = await peer.receive_json(timeout=30)
+        if 'id' in frame:
+            known.add(frame['result'])
+        else:
+            assert frame['params']['subscription'] in known
+            assert frame['params'].get('result', 'x' * ITEM_SIZE) == 'x' * ITEM_SIZE
+        return frame
+
+    async with await rawws.connect(soak_server.port, '/ws', rcvbuf=16 * 1024) as peer:
+        for index in range(SUBSCRIPTIONS):
+            peer.send_text(
+                json.dumps({'jsonrpc': '2.0', 'id': index, 'method': f'stream_{policy}', 'params': [ITEM_SIZE]})
+            )
+        await peer.drain()
+        for _ in range(10_000):  # read until every subscription is open, then stop reading
+            await read(peer)
+            if len(known) == SUBSCRIPTIONS:
+                break
+        assert len(known) == SUBSCRIPTIONS
+        if policy == 'close':
+            for _ in range(SUBSCRIPTIONS):  # each one's item waits past send_timeout (1 s): every generator closes
+                await soak_server.wait_for_line('CLOSED', timeout=30)
+        else:
+            await soak_server.wait_for_line('FULL' if policy == 'block' else 'DROPPING', timeout=30)
+            await asyncio.sleep(WINDOW)  # the flood goes on meanwhile: a window to show memory does not follow it
+        after = soak_server.memory()
+        for _ in range(2 * SUBSCRIPTIONS):
+            await read(peer)
+        peer.abort()
+    kept = QUEUE_SIZE if policy == 'drop_oldest' else 1
+    bound = MAX_BUFFERED_BYTES + SUBSCRIPTIONS * kept * 4 * ITEM_SIZE + HEAP_SLACK
+    growth = after['VmHWM'] - before['VmRSS']
+    print(
+        f'{policy}: VmRSS before {before["VmRSS"] / MIB:.1f} MiB, VmHWM {after["VmHWM"] / MIB:.1f} MiB, '
+        f'bound {bound / MIB:.1f} MiB over before'
+    )
+    assert growth < bound, f'server peak RSS grew by {growth / MIB:.1f} MiB (bound {bound / MIB:.1f} MiB)'

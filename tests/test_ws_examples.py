@@ -45,6 +45,28 @@ def test_ws_callbacks_example() -> None:
     ]
 
 
+def test_ws_streams_example() -> None:
+    result = run(str(EXAMPLES / 'ws_streams.py'))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        'subscribe to ticker("BTC", 100)',
+        "  {'symbol': 'BTC', 'price': 100}",
+        "  {'symbol': 'BTC', 'price': 101.0}",
+        "  {'symbol': 'BTC', 'price': 102.01}",
+        "  {'symbol': 'BTC', 'price': 103.03}",
+        '  server: ticker BTC stopped',
+        '  closed: unsubscribed',
+        'call build(3) with on_progress',
+        '  progress: 1/3 step 1',
+        '  progress: 2/3 step 2',
+        '  progress: 3/3 step 3',
+        '  result: built',
+        'call sleep(60), cancelled once it runs',
+        '  client: the call was cancelled',
+        '  server: sleep was cancelled by its caller',
+    ]
+
+
 def test_ws_server_and_client_examples() -> None:
     port = free_port()
     server = subprocess.Popen(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from .transport import Decoded
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from ..methods.progress import ProgressReport
     from ..typedefs import JSONDecoderType, JSONEncoderType, JSONRPCIDType
     from .transport import Transport
 
@@ -123,16 +124,52 @@ class BaseJSONRPCClient:
 
     # -- high-level API -------------------------------------------------------------------------------------
 
-    async def call(self, method_name: str, *args: Any, **kwargs: Any) -> Any:
+    async def call(
+        self,
+        method_name: str,
+        *args: Any,
+        on_progress: Callable[[ProgressReport], object] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Call a remote method and return its result.
+
+        Args:
+            method_name: the method.
+            *args, **kwargs: its params, positional or named.
+            on_progress: called (in order, from the connection's reader: do not block in it) with each
+                :class:`~aiohttp_rpc.ProgressReport` the method sends before its reply (see
+                :mod:`aiohttp_rpc.methods.progress`); WebSocket clients only.
 
         Raises:
             JSONRPCError: the error reply, as the class ``error_map`` gives for its code.
             TransportError: the message could not be delivered (``RequestTimeoutError`` when too slow).
             EmptyResponse: the peer sent no reply.
+            ValueError: ``on_progress`` was given to a client whose transport cannot carry reports (HTTP).
         """
+        if on_progress is not None:
+            return await self._call_with_progress(method_name, args, kwargs, on_progress)
         response = await self.direct_call(self.build_request(method_name, args, kwargs))
         if response is None:
+            raise EmptyResponse()
+        if response.error is not None:
+            raise response.error
+        return response.result
+
+    async def _call_with_progress(
+        self,
+        method_name: str,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        on_progress: Callable[[ProgressReport], object],
+    ) -> Any:
+        if not getattr(self.transport, 'carries_streams', False):
+            raise ValueError(
+                f'on_progress needs a WebSocket client: {type(self.transport).__name__} cannot carry progress reports.'
+            )
+        request = self.build_request(method_name, args, kwargs)
+        request.meta = {'progressToken': request.id}
+        response = await self.direct_call(request, progress=on_progress)
+        if response is None:  # pragma: no cover - a request with an id always gets one
             raise EmptyResponse()
         if response.error is not None:
             raise response.error

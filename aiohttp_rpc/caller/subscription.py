@@ -247,7 +247,7 @@ class Subscription:
 
     async def _subscribe(self) -> str:
         client = self.client
-        if not getattr(client.transport, 'carries_subscriptions', False):
+        if not getattr(client.transport, 'carries_streams', False):
             raise SubscriptionsUnavailable(
                 data={
                     'details': f'{type(client.transport).__name__} cannot carry subscriptions: '

@@ -27,7 +27,7 @@ from typing import Any, TypeAlias
 
 from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected, own_error
 from ..protocol.context import RequestContext
-from ..protocol.request import JSONRPCRequest, is_valid_id, read_call
+from ..protocol.request import META, JSONRPCRequest, is_valid_id, read_call
 from ..protocol.response import JSONRPCResponse, error_reply, result_reply
 from ..typedefs import JSONDecoderType, JSONRPCIDType, MiddlewareType
 from .eager import DeadlineExceeded, Later, as_coroutine, finish_within, run_all, send_none
@@ -150,7 +150,7 @@ class Pipeline:
             if call is not None:
                 name, request_id, args, kwargs = call
                 route = self._routes.get(name) if len(name) <= self._max_name_length else None
-                if route is not None and route.plain:
+                if route is not None and route.plain and not (kwargs and META in kwargs):
                     return self._start_plain(item, context, route, request_id, args, kwargs)
         try:
             request = JSONRPCRequest.from_message(item, context)

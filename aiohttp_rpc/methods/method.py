@@ -29,6 +29,7 @@ from .params import (
     read_return_annotation,
     type_hints,
 )
+from .progress import Progress
 
 if TYPE_CHECKING:
     from ..protocol.request import JSONRPCRequest
@@ -216,6 +217,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         # A coroutine with no await in its own code runs to its end in one step: safe to run inline anywhere.
         self.cannot_suspend = self._direct and _cannot_suspend(func)
         self.context_param = CONTEXT_PARAM if self._signature and CONTEXT_PARAM in self._signature.parameters else None
+        self.progress_param = self._find_progress_param()
         self._wants_request = bool(pass_extra_kwargs and self._signature and REQUEST_KEY in self._signature.parameters)
         self._context_index = self._positional_index(self.context_param)
         if validate:
@@ -223,19 +225,21 @@ class JSONRPCMethod(BaseJSONRPCMethod):
 
     @property
     def takes_extra_kwargs(self) -> bool:
-        """Whether calls pass ``extra_kwargs`` on: with ``pass_extra_kwargs``, or to a context parameter."""
-        return self._pass_extra_kwargs or self.context_param is not None
+        """Whether calls pass ``extra_kwargs`` on: with ``pass_extra_kwargs``, or to a context or progress
+        parameter."""
+        return self._pass_extra_kwargs or self.context_param is not None or self.progress_param is not None
 
     @property
     def wants_request(self) -> bool:
-        """True for ``pass_extra_kwargs=True`` with a parameter named ``rpc_request``."""
-        return self._wants_request
+        """True for ``pass_extra_kwargs=True`` with a parameter named ``rpc_request``, and for a method with a
+        :class:`~aiohttp_rpc.Progress` parameter."""
+        return self._wants_request or self.progress_param is not None
 
     @property
     def bare(self) -> Callable[..., Coroutine[Any, Any, Any]] | None:
         """The coroutine function itself, when a call is nothing more than calling it: an ``async def`` with no
         validation, result preparation, context parameter or decorator (see :attr:`BaseJSONRPCMethod.bare`)."""
-        if self._direct and self._validator is None and self.context_param is None:
+        if self._direct and self._validator is None and self.context_param is None and self.progress_param is None:
             return self.func
         return None
 
@@ -245,8 +249,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         signature once per context parameter, not on every access."""
         cached = self._params
         if cached is None or cached[0] != self.context_param:
-            hidden = {name for name in (self.context_param, 'rpc_request' if self._pass_extra_kwargs else None) if name}
-            cached = self._params = (self.context_param, read_params(self.func, hidden=hidden))
+            cached = self._params = (self.context_param, read_params(self.func, hidden=self._hidden_params()))
         return cached[1]
 
     @property
@@ -315,9 +318,34 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         annotations.pop('return', None)
         return bool(annotations)
 
+    def _hidden_params(self) -> set[str]:
+        """The parameters that are not RPC params: injected values."""
+        injected = (self.context_param, self.progress_param, 'rpc_request' if self._pass_extra_kwargs else None)
+        return {name for name in injected if name}
+
     def _strict_params(self) -> tuple[ParamSpec, ...]:
-        hidden = {name for name in (self.context_param, 'rpc_request' if self._pass_extra_kwargs else None) if name}
-        return read_params(self.func, hidden=hidden, strict=True)
+        return read_params(self.func, hidden=self._hidden_params(), strict=True)
+
+    def _find_progress_param(self) -> str | None:
+        """The parameter annotated :class:`~aiohttp_rpc.Progress`, if any.
+
+        Raises:
+            ServerConfigurationError: a positional RPC param follows it (it could not be given by position).
+        """
+        if self._signature is None or self.is_class:
+            return None
+        hints = type_hints(self.func)
+        written = raw_annotations(self.func)
+        found = None
+        for name, parameter in self._signature.parameters.items():
+            if found is None:
+                if hints.get(name) is Progress or written.get(name) in ('Progress', 'aiohttp_rpc.Progress'):
+                    found = name
+            elif parameter.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+                raise ServerConfigurationError(
+                    data={'details': f'{self.name}: put the Progress parameter {found!r} after the RPC params.'}
+                )
+        return found
 
     def __call__(
         self,
@@ -328,6 +356,9 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         validator = self._validator
         if validator is not None:
             args, kwargs = validator.validate(args, kwargs)
+        if self.progress_param is not None:
+            request = extra_kwargs.get(REQUEST_KEY) if extra_kwargs else None
+            kwargs = {**kwargs, self.progress_param: Progress.of(request)}
         if extra_kwargs:
             if self._pass_extra_kwargs:
                 kwargs = {**kwargs, **extra_kwargs}

@@ -77,6 +77,10 @@ class JSONRPCRequest:
     params: Any = NOTHING
     args: Sequence[Any] | None = None
     kwargs: Mapping[str, Any] | None = None
+    #: The request's ``_meta`` (MCP's name): ``{"progressToken": ...}`` when the caller wants progress reports. Sent
+    #: and read as ``params._meta`` for named params (the method never sees it), as a ``_meta`` member of the
+    #: request object otherwise (see :mod:`aiohttp_rpc.methods.progress`).
+    meta: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     # ``"id": null`` received on the wire: a request that gets a reply, unlike a notification.
     _null_id: bool = field(default=False, init=False, repr=False, compare=False)
 
@@ -130,8 +134,15 @@ class JSONRPCRequest:
         data: dict[str, Any] = {'method': self.method, 'jsonrpc': self.jsonrpc}
         if not self.is_notification:
             data['id'] = self.id
-        if self.params is not NOTHING:
-            data['params'] = self.params
+        if self.meta is None:
+            if self.params is not NOTHING:
+                data['params'] = self.params
+        elif isinstance(self.params, Mapping):
+            data['params'] = {**self.params, META: self.meta}
+        else:
+            if self.params is not NOTHING:
+                data['params'] = self.params
+            data[META] = self.meta
         return data
 
     @classmethod
@@ -162,6 +173,7 @@ class JSONRPCRequest:
             request.args, request.kwargs = (), kwargs
         else:
             request.args, request.kwargs = (), {}
+        request.meta = None
         request._null_id = False
         return request
 
@@ -188,6 +200,9 @@ class JSONRPCRequest:
         request.params = data.get('params', NOTHING)
         request.args = args
         request.kwargs = call_kwargs
+        request.meta = None
+        if META in data or (call_kwargs and META in call_kwargs):
+            _take_meta(request, data)
         request._null_id = request_id is None and 'id' in data
         return request
 
@@ -229,8 +244,28 @@ class JSONRPCRequest:
         request.params = params
         request.args = args
         request.kwargs = call_kwargs
+        request.meta = None
+        if META in data or (call_kwargs and META in call_kwargs):
+            _take_meta(request, data)
         request._null_id = request_id is None and 'id' in data
         return request
+
+
+META = '_meta'
+"""The name of a request's metadata: a member of named params, or of the request object (see ``meta``)."""
+
+
+def _take_meta(request: JSONRPCRequest, data: Mapping[str, Any]) -> None:
+    """Set the ``meta`` of a received request: taken out of its named params (the method gets them without it),
+    else from the request object."""
+    kwargs = request.kwargs
+    if kwargs and META in kwargs:
+        params = dict(kwargs)
+        meta = params.pop(META)
+        request.params = request.kwargs = params
+    else:
+        meta = data.get(META)
+    request.meta = meta if type(meta) is dict else None
 
 
 @dataclass(slots=True)

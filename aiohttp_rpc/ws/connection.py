@@ -33,6 +33,7 @@ from aiohttp import WSMessage, WSMsgType
 from ..caller.subscription import CloseReason
 from ..caller.transport import Decoded
 from ..errors import JSONRPCError, ParseError, RequestRejected, RequestTimeoutError, TransportError
+from ..methods.progress import PROGRESS_METHOD, ProgressReport
 from ..methods.subscription import StreamOptions
 from ..protocol.context import STREAMS, WS, RequestContext
 from ..protocol.response import JSONRPCResponse
@@ -71,6 +72,8 @@ MessageHook = Callable[['WSConnection', WSMessage, Any], Coroutine[Any, Any, Non
 DEFAULT_MAX_IN_FLIGHT = 1024
 """Requests of one peer running at once (in tasks of their own) before the connection stops reading."""
 
+ProgressCallback = Callable[[ProgressReport], object]
+
 _DATA_TYPES = (WSMsgType.TEXT, WSMsgType.BINARY)
 _CONNECTIONS: weakref.WeakKeyDictionary[Any, WSConnection] = weakref.WeakKeyDictionary()
 
@@ -107,7 +110,7 @@ class WSConnection:
     subscriptions this side made (:class:`~aiohttp_rpc.caller.subscription.ItemSink`).
     """
 
-    carries_subscriptions = True
+    carries_streams = True
     """Subscriptions can be made over it (see ``client.subscribe``)."""
 
     __slots__ = (
@@ -125,6 +128,7 @@ class WSConnection:
         '_outbox',
         '_parse_error_reply',
         '_pending',
+        '_progress',
         '_sinks',
         '_socket',
         '_streams',
@@ -172,6 +176,7 @@ class WSConnection:
         self._streams: Streams | None = None  # the subscriptions we serve, made at the first
         self._subscribing: dict[JSONRPCIDType, ItemSink] = {}  # our subscribe calls waiting for their reply
         self._sinks: dict[str, ItemSink] = {}  # our subscriptions, by id
+        self._progress: dict[JSONRPCIDType, ProgressCallback] = {}  # our calls that want progress, by token
         _CONNECTIONS[ws] = self
 
     @classmethod
@@ -289,6 +294,9 @@ class WSConnection:
         if type(message) is dict:
             if self._sinks and 'id' not in message and self._deliver(message):
                 return None  # an item of a subscription of ours
+            if self._progress and message.get('method') == PROGRESS_METHOD and 'id' not in message:
+                self._report(message)
+                return None
             if message.get('method') == CANCEL_METHOD:
                 return self._peer_cancels(message)
             if self._cancels.early:  # some cancel came before its request: is this the request?
@@ -322,6 +330,23 @@ class WSConnection:
         if sink.deliver(params):
             del self._sinks[subscription_id]  # ended: later frames for it are not ours
         return True
+
+    def _report(self, message: dict[str, Any]) -> None:
+        """Hand a ``$/progress`` report to the call of ours it names (by its token); drop it otherwise."""
+        params = message.get('params')
+        token = params.get('token') if type(params) is dict else None
+        if type(token) is not int and type(token) is not str:
+            return
+        callback = self._progress.get(token)
+        report = ProgressReport.load(params.get('value')) if callback is not None and params is not None else None
+        if callback is None or report is None:
+            logger.debug('Progress report for no call of ours: %.256r', message)
+            return
+        try:
+            callback(report)
+        except Exception:  # the callback's bug must not end the connection's reader
+            del self._progress[token]  # nor be logged once per report the peer sends
+            logger.exception('An on_progress callback raised; it gets no more reports for this call')
 
     def forget_subscription(self, subscription_id: str) -> None:
         """Stop delivering items of our subscription ``subscription_id`` (it was unsubscribed)."""
@@ -438,6 +463,9 @@ class WSConnection:
         sink: ItemSink | None = kwargs.get('subscription')
         if sink is not None:  # a subscribe call: the reader binds the sink to the id as it reads the reply
             self._subscribing[request_ids[0]] = sink
+        on_progress: ProgressCallback | None = kwargs.get('progress')
+        if on_progress is not None:  # the call's id is its progress token
+            self._progress[request_ids[0]] = on_progress
         try:
             await self._outbox.send(payload)
             return Decoded(await future), context
@@ -449,6 +477,8 @@ class WSConnection:
             pending.forget(request_ids, future, timer)
             if sink is not None:
                 self._subscribing.pop(request_ids[0], None)
+            if on_progress is not None:
+                self._progress.pop(request_ids[0], None)
 
     async def _cancel_ours(self, request_id: JSONRPCIDType) -> None:
         """Send ``$/cancelRequest`` for our call ``request_id``, without waiting for room; drop its late reply."""

@@ -114,7 +114,7 @@ class WSTransport:
         self._connected = asyncio.Event()
         self._closing = False
 
-    carries_subscriptions = True
+    carries_streams = True
     """Subscriptions can be made over it."""
 
     @property
