@@ -284,3 +284,55 @@ def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _text(metrics: PrometheusMetrics) -> str:
     return generate_latest(metrics.registry).decode()
+
+
+async def test_subscriptions_and_dropped_items(aiohttp_server: Any) -> None:
+    """Open subscriptions are a gauge; items dropped for a slow subscriber are counted, also after it has gone."""
+    import socket
+
+    import rawws
+
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry)
+    server = aiohttp_rpc.WSJSONRPCServer(max_buffered_bytes=64 * 1024)
+    produced = asyncio.Event()
+
+    async def flood() -> AsyncIterator[str]:
+        for index in range(200):
+            yield f'{index:04d}' + 'x' * 16 * 1024
+            await asyncio.sleep(0)
+        produced.set()
+        await asyncio.Event().wait()  # stays open
+
+    server.add_method(aiohttp_rpc.JSONRPCSubscription(flood, on_slow='drop_oldest', queue_size=4))
+    metrics.track(server)
+    closed: asyncio.Queue[None] = asyncio.Queue()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.get_extra_info('socket').setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 * 1024)
+        try:
+            return await server.handle_http_request(request)
+        finally:
+            closed.put_nowait(None)
+
+    app = web.Application()
+    app.router.add_get('/ws', handler)
+    add_metrics_route(app, registry=registry)
+    test_server = await aiohttp_server(app)
+    async with await rawws.connect(test_server.port, '/ws', rcvbuf=4096) as peer:
+        peer.send_text('{"jsonrpc": "2.0", "id": 1, "method": "flood"}')
+        assert (await peer.receive_json())['id'] == 1
+        await asyncio.wait_for(produced.wait(), 10)
+        text = _text(metrics)
+        (connection,) = (peer_.transport for peer_ in server.peers)
+        dropped = connection.dropped_items
+        assert dropped > 0
+        samples = parse(text)
+        assert value(samples, 'jsonrpc_subscriptions') == 1
+        assert value(samples, 'jsonrpc_subscription_items_dropped_total') == dropped
+        peer.abort()
+    await asyncio.wait_for(closed.get(), 10)
+    samples = parse(_text(metrics))
+    assert value(samples, 'jsonrpc_subscriptions') == 0
+    assert value(samples, 'jsonrpc_subscription_items_dropped_total') == dropped

@@ -782,3 +782,34 @@ def test_openapi_leaves_out_what_works_over_a_websocket_only() -> None:
     server = aiohttp_rpc.WSJSONRPCServer()
     server.add_methods([feed, ping])
     assert list(build_openapi(server)['paths']) == ['/rpc#ping']
+
+
+@dataclass
+class User:
+    name: str
+
+
+async def greetings(times: int, user: User) -> AsyncIterator[str]:
+    for _ in range(times):
+        yield f'hello {user.name}'
+
+
+async def test_a_subscription_gets_the_request_context(aiohttp_server: Any) -> None:
+    def current_user(http_request: web.Request | None) -> User:
+        return User('local' if http_request is None else http_request.headers.get('X-User', 'anonymous'))
+
+    server = aiohttp_rpc.WSJSONRPCServer(context_factory=current_user)
+    server.add_method(greetings)
+    assert [param.name for param in server.methods['greetings'].params] == ['times']  # type: ignore[attr-defined]
+    app = web.Application()
+    app.router.add_get('/rpc', server.handle_http_request)
+    test_server = await aiohttp_server(app)
+    url = str(test_server.make_url('/rpc'))
+    async with aiohttp_rpc.WSJSONRPCClient(url, headers={'X-User': 'ada'}) as rpc:
+        assert [line async for line in rpc.subscribe('greetings', 2)] == ['hello ada', 'hello ada']
+    # In process there is no connection to push items on: the same -32004 as over HTTP.
+    from aiohttp_rpc.client.transports.local import LocalTransport
+
+    async with aiohttp_rpc.BaseJSONRPCClient(transport=LocalTransport(server)) as local:
+        with pytest.raises(errors.SubscriptionsUnavailable):
+            await local.call('greetings', 1)

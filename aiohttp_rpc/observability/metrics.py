@@ -1,4 +1,5 @@
-"""Prometheus metrics for JSON-RPC servers: calls, errors, latency, calls in flight, WebSocket connections.
+"""Prometheus metrics for JSON-RPC servers: calls, errors, latency, calls in flight, WebSocket connections and
+subscriptions.
 
 Needs the ``metrics`` extra: ``pip install "aiohttp-rpc[metrics]"``.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -27,8 +28,10 @@ from ..errors import InternalError, JSONRPCError, RequestRejected
 from ..server.websocket import WSJSONRPCServer
 
 try:
-    from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+    from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Metric
+    from prometheus_client.core import CounterMetricFamily
     from prometheus_client.exposition import choose_encoder
+    from prometheus_client.registry import Collector
 except ImportError as exc:
     raise ImportError(
         'aiohttp_rpc.observability.metrics needs prometheus-client: pip install "aiohttp-rpc[metrics]"'
@@ -94,6 +97,9 @@ class PrometheusMetrics:
     - ``jsonrpc_call_duration_seconds{method}``: a histogram of the time to answer, whatever the outcome.
     - ``jsonrpc_calls_in_flight{method}``: calls being answered right now.
     - ``jsonrpc_websocket_connections``: open connections of the tracked ``WSJSONRPCServer`` s.
+    - ``jsonrpc_subscriptions``: subscriptions open on them.
+    - ``jsonrpc_subscription_items_dropped_total``: items ``on_slow='drop_oldest'`` subscriptions dropped because
+      their subscriber read too slowly (closed connections included).
 
     Method names come from clients, so a ``method`` label is only ever the name of a method a server
     serves: :meth:`track` the servers the middleware is installed on (or pass ``known_methods``); any other
@@ -157,6 +163,14 @@ class PrometheusMetrics:
             'websocket_connections', 'Open JSON-RPC WebSocket connections.', namespace=namespace, registry=registry
         )
         self.websocket_connections.set_function(self._count_connections)
+        self.subscriptions = Gauge(
+            'subscriptions',
+            'Open subscriptions on JSON-RPC WebSocket connections.',
+            namespace=namespace,
+            registry=registry,
+        )
+        self.subscriptions.set_function(self._count_subscriptions)
+        registry.register(_DroppedItems(f'{namespace}_subscription_items_dropped', self._count_dropped))
         self._known_methods = known_methods
         self._method_maps: list[Container[str]] = []
         self._websocket_servers: list[WSJSONRPCServer] = []
@@ -216,6 +230,25 @@ class PrometheusMetrics:
 
     def _count_connections(self) -> float:
         return float(sum(len(server.peers) for server in self._websocket_servers))
+
+    def _count_subscriptions(self) -> float:
+        return float(sum(server.subscriptions for server in self._websocket_servers))
+
+    def _count_dropped(self) -> float:
+        return float(sum(server.dropped_items for server in self._websocket_servers))
+
+
+class _DroppedItems(Collector):
+    """The counter of items ``drop_oldest`` subscriptions dropped, read from the servers when scraped."""
+
+    def __init__(self, name: str, read: Callable[[], float]) -> None:
+        self._name = name
+        self._read = read
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(self._name, 'Subscription items dropped because the subscriber read too slowly.')
+        family.add_metric([], self._read())
+        yield family
 
 
 def metrics_route(path: str = '/metrics', *, registry: CollectorRegistry | None = None) -> web.RouteDef:

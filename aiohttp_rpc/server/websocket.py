@@ -162,6 +162,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         self._max_buffered_bytes = max_buffered_bytes
         self._peer_timeout = peer_timeout
         self._max_subscriptions = max_subscriptions
+        self._dropped_by_closed = 0  # items dropped for peers that have gone
         self._on_unmatched = _response_hook(json_response_handler)
         self._peers_changed: list[asyncio.Future[None]] = []
 
@@ -211,7 +212,19 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         self.rpc_websockets.add(peer.ws_connect)
         self._notify_peers_changed()
 
+    @property
+    def subscriptions(self) -> int:
+        """Subscriptions open on the live connections."""
+        return sum(peer.transport.subscriptions for peer in self.peers)
+
+    @property
+    def dropped_items(self) -> int:
+        """Items ``drop_oldest`` subscriptions have dropped for slow peers since the server started."""
+        return self._dropped_by_closed + sum(peer.transport.dropped_items for peer in self.peers)
+
     def _remove_peer(self, peer: WSPeer) -> None:
+        if peer in self.peers:
+            self._dropped_by_closed += peer.transport.dropped_items
         self.peers.discard(peer)
         self.rpc_websockets.discard(peer.ws_connect)
         self._notify_peers_changed()
