@@ -193,6 +193,7 @@
 
   let socket = null;
   const waiting = new Map();
+  const streams = new Map(); // subscription id -> what takes its notifications' params
 
   function openSocket() {
     const url = new URL(config.endpoint, location.href);
@@ -204,6 +205,7 @@
         const reason = `The WebSocket closed (code ${event.code}${event.reason ? ', ' + event.reason : ''}).`;
         reject(new Error(reason));
         for (const settle of waiting.values()) settle(reason);
+        for (const take of streams.values()) take({ closed: reason });
         if (socket && socket.ws === ws) socket = null;
       });
     });
@@ -216,6 +218,7 @@
       if (typeof message.method === 'string') {
         // The server calls the page, which serves no methods, and says so.
         if ('id' in message) ws.send(JSON.stringify({ jsonrpc: '2.0', error: { code: -32601, message: 'Method not found' }, id: message.id }));
+        else if (message.params && streams.has(message.params.subscription)) streams.get(message.params.subscription)(message.params);
       } else if (waiting.has(message.id)) {
         waiting.get(message.id)(null, event.data);
       }
@@ -265,6 +268,68 @@
     output.replaceChildren(showReply(reply, took), exchange(request, reply));
     output.removeAttribute('aria-busy');
     button.removeAttribute('aria-disabled');
+  }
+
+  // -- subscriptions: a live panel of the items as they come (the last SHOWN of them), until it ends
+
+  const SHOWN = 100;
+
+  async function subscribe(method, fields, output, button) {
+    if (!overWS) return call(method, fields, output, button); // the server says it needs the WebSocket
+    if (button.getAttribute('aria-disabled')) return;
+    const { params } = readParams(method, fields) || { params: false };
+    if (params === false) return;
+    const request = { jsonrpc: '2.0', method: method.name, ...(params && { params }), id: ++lastId };
+    button.setAttribute('aria-disabled', 'true');
+    output.setAttribute('aria-busy', 'true');
+    output.replaceChildren(h('p.muted', {}, `Subscribing to ${method.name}…`));
+    const reply = await sendWS(request);
+    output.removeAttribute('aria-busy');
+    let body = null;
+    try {
+      body = parseJSON(reply.text);
+    } catch {}
+    const id = body && typeof body === 'object' && typeof body.result === 'string' ? body.result : null;
+    if (id === null) {
+      button.removeAttribute('aria-disabled');
+      return output.replaceChildren(showReply(reply, ''), exchange(request, reply));
+    }
+    let count = 0;
+    const items = h('ol.items', { 'aria-label': 'Items', reversed: true });
+    const counter = h('span.muted', {}, ' · 0 items');
+    const state = h('span.state', { role: 'status' }, 'live');
+    const stop = h('button', { type: 'button' }, 'Unsubscribe');
+    const title = h('p.reply-title', {}, h('span.mark', {}, '● Subscription'), ' ', h('code', {}, id), ' ', state, counter);
+    const panel = h('div.reply.live', { 'aria-label': `Subscription to ${method.name}` }, title, h('div.actions', {}, stop), items);
+    const end = (text, kind) => {
+      streams.delete(id);
+      state.textContent = text;
+      panel.classList.replace('live', kind);
+      stop.remove();
+      button.removeAttribute('aria-disabled');
+    };
+    streams.set(id, (params) => {
+      if ('result' in params) {
+        count += 1;
+        counter.textContent = ` · ${count} item${count === 1 ? '' : 's'}`;
+        items.prepend(h('li', {}, pre(JSON.stringify(params.result), `Item ${count}`))); // one line each
+        if (items.childElementCount > SHOWN) items.lastElementChild.remove();
+      } else if (params.error && typeof params.error === 'object') {
+        end('ended with an error', 'error');
+        items.prepend(h('li', {}, rpcError(params.error)));
+      } else if (params.done === true) {
+        end('completed', 'ok');
+      } else if ('closed' in params) {
+        end(`connection lost: ${params.closed}`, 'error');
+      }
+    });
+    stop.addEventListener('click', async () => {
+      stop.setAttribute('aria-disabled', 'true');
+      const unsubscribe = method['x-subscription'].unsubscribe;
+      await sendWS({ jsonrpc: '2.0', method: unsubscribe, params: [id], id: ++lastId });
+      if (streams.has(id)) end('unsubscribed', 'ok');
+    });
+    output.replaceChildren(panel, exchange(request, reply));
   }
 
   const replyBox = (kind, title, took, ...content) =>
@@ -319,11 +384,12 @@
   function methodView(method, index) {
     const id = 'method-' + method.name.replace(/\s/g, '_');
     const fields = (method.params || []).map((param, i) => paramField(deref(param), `p${index}-${i}`));
+    const stream = method['x-subscription'] && typeof method['x-subscription'] === 'object' ? method['x-subscription'] : null;
     const output = h('div.output', { 'aria-live': 'polite' });
-    const button = h('button', { type: 'submit' }, 'Send');
+    const button = h('button', { type: 'submit' }, stream ? 'Subscribe' : 'Send');
     const result = method.result && deref(method.result);
     const errors = (method.errors || []).map(deref);
-    const send = (event) => (event.preventDefault(), call(method, fields, output, button));
+    const send = (event) => (event.preventDefault(), (stream ? subscribe : call)(method, fields, output, button));
     const form = h(
       'form.try',
       { 'aria-label': `Call ${method.name}`, 'aria-describedby': fields.length ? 'how' : null, onsubmit: send },
@@ -336,11 +402,27 @@
     const article = h(
       'article.method',
       { id, 'aria-labelledby': id + '-h' },
-      h('h3', { id: id + '-h' }, h('code', {}, method.name), method.deprecated && h('span.badge', {}, 'deprecated')),
+      h(
+        'h3',
+        { id: id + '-h' },
+        h('code', {}, method.name),
+        method.deprecated && h('span.badge', {}, 'deprecated'),
+      ),
       method.summary && h('p.summary', {}, method.summary),
       method.description && h('p.description', {}, method.description),
       result &&
+        !stream &&
         h('p.facts', {}, h('span.label', {}, 'Returns '), h('span.type', {}, typeOf(result.schema)), result.description && ` — ${result.description}`),
+      stream &&
+        h(
+          'p.facts',
+          {},
+          h('span.label', {}, 'Subscription: yields '),
+          h('span.type', {}, typeOf(stream.item && deref(stream.item).schema)),
+          ` as ${stream.notification} notifications, until `,
+          h('code', {}, stream.unsubscribe),
+          overWS ? '' : ' (over the WebSocket endpoint only)',
+        ),
       errors.length > 0 &&
         h(
           'div.facts',
