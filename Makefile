@@ -25,6 +25,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict aiohttp_rpc
+	$(BIN)/mypy --strict tests/typing
+	$(BIN)/pyright
 	$(BIN)/python -m coverage run -m pytest
 	$(BIN)/python -m coverage report --fail-under=90
 

@@ -25,6 +25,7 @@ The tree::
         |-- TransportError (+ ConnectionError)   the message could not be delivered
         |   |-- RequestTimeoutError (+ TimeoutError)   no reply in time
         |   `-- ReplyTooLargeError         the reply was larger than the client accepts
+        |-- ContractError                  a result broke the typed contract (proxy(..., validate_results=True))
         |-- HTTPStatusError                a non-2xx HTTP reply without a JSON-RPC body
         `-- ServerConfigurationError       a server was set up wrongly (e.g. duplicate method)
 
@@ -62,6 +63,7 @@ __all__ = (
     'AccessDenied',
     'DEFAULT_KNOWN_ERRORS_MAP',
     'CallTimeout',
+    'ContractError',
     'LOCAL_ERRORS',
     'EmptyResponse',
     'HTTPStatusError',
@@ -308,6 +310,14 @@ class HTTPStatusError(LocalError):
         return super().reason()
 
 
+class ContractError(LocalError):
+    """Raised when a peer's result (or subscription item) does not have the type its typed contract declares
+    (``client.proxy(API, validate_results=True)``): the peer broke the contract."""
+
+    code = -31056
+    message = 'Contract error'
+
+
 class ServerConfigurationError(LocalError):
     """Raised when a server is configured wrongly, e.g. a method name registered twice."""
 
@@ -316,7 +326,15 @@ class ServerConfigurationError(LocalError):
 
 
 LOCAL_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
-    {EmptyResponse, RequestTimeoutError, TransportError, ReplyTooLargeError, HTTPStatusError, ServerConfigurationError}
+    {
+        EmptyResponse,
+        RequestTimeoutError,
+        TransportError,
+        ReplyTooLargeError,
+        HTTPStatusError,
+        ServerConfigurationError,
+        ContractError,
+    }
 )
 """Errors raised on this side only."""
 

@@ -10,7 +10,7 @@ import enum
 import itertools
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import DEFAULT_KNOWN_ERRORS_MAP, EmptyResponse, InvalidRequest, JSONRPCError, ParseError
 from ..protocol.request import JSONRPCBatchRequest, JSONRPCRequest
@@ -18,6 +18,7 @@ from ..protocol.response import JSONRPCBatchResponse, JSONRPCResponse
 from ..protocol.results import collect_batch_result
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from .methods import JSONRPCClientMethods
+from .proxy import build_proxy
 from .subscription import DEFAULT_BUFFER, OverflowPolicy, Subscription
 from .transport import Decoded
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from .transport import Transport
 
 __all__ = ('BaseJSONRPCClient', 'ClientState')
+
+T = TypeVar('T')
 
 
 class ClientState(enum.Enum):
@@ -174,6 +177,25 @@ class BaseJSONRPCClient:
         if response.error is not None:
             raise response.error
         return response.result
+
+    def proxy(self, api: Callable[..., T], *, prefix: str | None = None, validate_results: bool = False) -> T:
+        """The remote methods of the ``typing.Protocol`` ``api``, typed as it declares them (see
+        :mod:`aiohttp_rpc.caller.proxy`): ``await calc.add(1, 2)`` is an ``int`` to mypy and pyright.
+
+        Args:
+            api: the protocol class both sides import.
+            prefix: the group the server serves it under (``server.add_api(api, impl, prefix=...)``).
+            validate_results: check and convert each result (and subscription item) to the declared type with
+                pydantic; one that does not fit raises ``ContractError``.
+
+        Example::
+
+            calc = rpc.proxy(CalcAPI, prefix='calc')
+            total = await calc.add(1, 2)
+            async for tick in calc.ticks('BTC'):
+                ...
+        """
+        return build_proxy(self, api, prefix=prefix, validate_results=validate_results)
 
     def subscribe(
         self,

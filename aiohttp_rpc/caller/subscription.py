@@ -201,6 +201,7 @@ class Subscription:
         self.on_overflow: OverflowPolicy = on_overflow
         self.id: str | None = None
         self.close_reason: CloseReason | None = None
+        self.check_item: Callable[[Any], Any] | None = None  # set by a typed proxy: checks and converts each item
         self._sink: ItemSink | None = None
         self._dropped_before = 0
 
@@ -285,9 +286,10 @@ class Subscription:
         sink = self._sink
         assert sink is not None
         try:
-            return await sink.next()
+            item = await sink.next()
         except _Ended as ended:
             return await self._ended(ended)
+        return item if self.check_item is None else self.check_item(item)
 
     async def _ended(self, ended: _Ended) -> Any:
         self._retire_sink()

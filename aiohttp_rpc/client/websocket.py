@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..caller.base import BaseJSONRPCClient
@@ -170,6 +170,13 @@ class WSJSONRPCClient(BaseJSONRPCClient):
     ) -> tuple[BaseJSONRPCMethod, ...]:
         """Serve several methods to the server."""
         return self.dispatcher.add_methods(methods, replace=replace)
+
+    def add_api(
+        self, api: Callable[..., Any], impl: object, *, prefix: str | None = None, validate: bool = True
+    ) -> tuple[BaseJSONRPCMethod, ...]:
+        """Serve ``impl`` to the server as the ``typing.Protocol`` ``api`` says (the server calls it with
+        ``get_peer(rpc_request).proxy(api)``); see :meth:`Dispatcher.add_api`."""
+        return self.dispatcher.add_api(api, impl, prefix=prefix, validate=validate)
 
 
 def _requests_hook(handler: WSJSONRequestsHandler | None) -> MessageHook | None:

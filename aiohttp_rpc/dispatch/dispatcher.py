@@ -8,14 +8,14 @@ WebSocket. It knows nothing of aiohttp: a transport hands it a message and a con
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Iterable, Mapping, MutableMapping, Sequence
+import inspect
+from collections.abc import Callable, Coroutine, Iterable, Mapping, MutableMapping, Sequence
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ..methods.group import MethodGroup
+from typing import Any
 
 from ..errors import MethodNotFound, ParseError
+from ..methods.contract import contract_methods
+from ..methods.group import MethodGroup
 from ..methods.method import BaseJSONRPCMethod, Guard
 from ..methods.registry import ApiInfo, MethodDescription
 from ..protocol.context import RequestContext
@@ -185,6 +185,22 @@ class Dispatcher:
             ServerConfigurationError: a resulting name is taken and ``replace`` is false.
         """
         return self._routes.add_group(prefix, group, replace=replace)
+
+    def add_api(
+        self, api: Callable[..., Any], impl: object, *, prefix: str | None = None, validate: bool = True
+    ) -> tuple[BaseJSONRPCMethod, ...]:
+        """Serve ``impl``'s methods under the names of the ``typing.Protocol`` ``api`` (as ``prefix.name``: a
+        group described by ``api``'s docstring), params checked against its types (see
+        :mod:`~aiohttp_rpc.methods.contract`).
+
+        Raises:
+            ServerConfigurationError: ``impl`` does not match ``api``, or a name is taken.
+        """
+        methods = contract_methods(api, impl, validate=validate)
+        if prefix is None:
+            return self.add_methods(methods)
+        self.add_group(prefix, MethodGroup(methods=methods, description=inspect.getdoc(api)))
+        return tuple(methods)
 
     def tags_of(self, name: str) -> tuple[str, ...]:
         """The prefixes of the groups method ``name`` is served under, outermost first."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import importlib
-from collections.abc import Coroutine, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, MutableMapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -146,6 +146,18 @@ class BaseJSONRPCServer(abc.ABC):
         """Serve ``group``'s methods as ``prefix.name``; see
         :meth:`Dispatcher.add_group <aiohttp_rpc.dispatch.Dispatcher.add_group>`."""
         return self.dispatcher.add_group(prefix, group, replace=replace)
+
+    def add_api(
+        self, api: Callable[..., Any], impl: object, *, prefix: str | None = None, validate: bool = True
+    ) -> tuple[BaseJSONRPCMethod, ...]:
+        """Serve ``impl`` as the ``typing.Protocol`` ``api`` says; see
+        :meth:`Dispatcher.add_api <aiohttp_rpc.dispatch.Dispatcher.add_api>`.
+
+        Example::
+
+            server.add_api(CalcAPI, Calc(), prefix='calc')     # calc.add, calc.ticks, ...
+        """
+        return self.dispatcher.add_api(api, impl, prefix=prefix, validate=validate)
 
     def tags_of(self, name: str) -> tuple[str, ...]:
         """The prefixes of the groups method ``name`` is served under, outermost first."""
