@@ -63,6 +63,15 @@ examples:
   aiohttp-rpc subscribe ws://127.0.0.1:8545 eth_subscribe newHeads --unsubscribe eth_unsubscribe
 """
 
+_GEN_CLIENT_EXAMPLES = """\
+SOURCE is a server's URL (its rpc.discover is called) or an OpenRPC JSON file. The module holds a
+typing.Protocol per group of methods (for rpc.proxy), a TypedDict per object schema and a Literal per enum.
+
+examples:
+  aiohttp-rpc gen-client http://127.0.0.1:8080/rpc -o shop_api.py
+  aiohttp-rpc gen-client openrpc.json > shop_api.py
+"""
+
 _BATCH_EXAMPLES = """\
 FILE holds a JSON array of requests, e.g.
   [{"method": "add", "params": [1, 2]}, {"method": "ping", "id": "p"}]
@@ -162,6 +171,30 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument('--raw', action='store_true', help='send the array as it is, without filling anything in')
 
     add_command('discover', 'print the OpenRPC document (calls rpc.discover)', [remote])
+
+    gen_client = add_command(
+        'gen-client', 'write a typed client module from an OpenRPC document', [debug], _GEN_CLIENT_EXAMPLES
+    )
+    gen_client.add_argument('source', metavar='SOURCE', help='a server URL (calls rpc.discover) or an OpenRPC file')
+    gen_client.add_argument('-o', '--output', metavar='FILE', help='where to write the module (default: stdout)')
+    gen_client.add_argument(
+        '-H',
+        '--header',
+        dest='headers',
+        metavar="'NAME: VALUE'",
+        type=_header,
+        action='append',
+        default=[],
+        help='an HTTP header to send with rpc.discover; repeatable',
+    )
+    gen_client.add_argument(
+        '-t',
+        '--timeout',
+        metavar='SECONDS',
+        type=_timeout,
+        default=30.0,
+        help='give up after this long (default: %(default)g)',
+    )
 
     serve = add_command('serve', 'serve a JSON-RPC server or aiohttp app from a module', [debug], _SERVE_EXAMPLES)
     serve.add_argument('target', metavar='TARGET', help='module:attribute')

@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 from .failures import CLIError, ExitStatus, UsageError
+from .gen_client import gen_client, is_url
 from .messages import batch_from_json, parse_params
 from .output import JSONWriter
 from .parser import build_parser
@@ -68,6 +69,11 @@ def _run(args: argparse.Namespace) -> None:
             description=args.description,
         )
         serve(options, log=_report)
+        return
+    if command == 'gen-client':
+        source: str = args.source
+        remote = Endpoint(url=source, headers=tuple(args.headers), timeout=args.timeout) if is_url(source) else None
+        gen_client(source, endpoint=remote, output=args.output, print_text=_print)
         return
     endpoint = Endpoint(url=args.url, headers=tuple(args.headers), timeout=args.timeout)
     writer = JSONWriter(sys.stdout, os.environ)

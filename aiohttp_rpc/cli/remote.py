@@ -43,6 +43,7 @@ __all__ = (
     'call',
     'describe_failure',
     'discover',
+    'fetch_document',
     'notify',
     'shown_url',
 )
@@ -131,6 +132,23 @@ def batch(endpoint: Endpoint, messages: list[Any], *, writer: JSONWriter) -> Non
     failed = [item for item in replies if isinstance(item, dict) and 'error' in item]
     if failed:
         raise ErrorReply([item['error'] for item in failed], ids=[item.get('id') for item in failed])
+
+
+def fetch_document(endpoint: Endpoint) -> Any:
+    """The OpenRPC document ``rpc.discover`` answers.
+
+    Raises:
+        ErrorReply: e.g. -32601 when the server does not serve discovery.
+        TransportFailure: no usable reply.
+    """
+    reply = _exchange(endpoint, build_request(DISCOVER_METHOD, NOTHING, request_id=_REQUEST_ID), expect_reply=True)
+    try:
+        response = JSONRPCResponse.load(reply)
+    except ParseError as exc:
+        raise TransportFailure(_not_a_reply(endpoint.shown, exc)) from exc
+    if response.error is not None:
+        raise ErrorReply([reply['error']])
+    return response.result
 
 
 def discover(endpoint: Endpoint, *, writer: JSONWriter) -> None:
