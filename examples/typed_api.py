@@ -13,6 +13,9 @@ What it shows:
   declaring a ``User`` parameter, which is never an RPC parameter.
 * **One API, two transports.** ``POST /rpc`` (HTTP) and ``GET /ws`` (WebSocket) serve the same groups;
   over WebSocket the headers of the upgrade request count.
+* **A typed contract.** ``MarketAPI`` is a ``typing.Protocol`` that the server implements (``add_api``, checked
+  when registered) and clients call through ``rpc.proxy(MarketAPI, prefix='market')``, typed for mypy and
+  pyright; ``price_feed`` is a subscription (WebSocket).
 * **Discovery and docs.** ``rpc.discover``, ``GET /docs`` and ``GET /openrpc.json``, where the installed
   aiohttp_rpc has them; each lists only what the caller may call (``account.*`` with the token).
 
@@ -35,7 +38,8 @@ import dataclasses
 import itertools
 import json
 import os
-from typing import Annotated, Any, Literal
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal, Protocol
 
 import pydantic
 from aiohttp import web
@@ -99,6 +103,36 @@ class Receipt:
 class CatalogItem:
     sku: str
     price_cents: int
+
+
+# -- a typed contract: one Protocol for the server and its clients ----------------------------------------------
+
+
+class MarketAPI(Protocol):
+    """Prices, as a typed contract (``rpc.proxy(MarketAPI, prefix='market')``)."""
+
+    async def price_of(self, sku: str) -> int: ...
+
+    def price_feed(self, skus: list[str]) -> AsyncIterator[CatalogItem]: ...
+
+
+class Market:
+    """The server's implementation; ``add_api`` checks it against ``MarketAPI`` (and so does mypy, below)."""
+
+    async def price_of(self, sku: str) -> int:
+        """The price of one item, in cents."""
+        if sku not in PRICES:
+            problem = {'path': ['sku'], 'message': 'Unknown item', 'type': 'unknown_sku'}
+            raise errors.InvalidParams(data={'errors': [problem]})
+        return PRICES[sku]
+
+    async def price_feed(self, skus: list[str]) -> AsyncIterator[CatalogItem]:
+        """The prices of ``skus``, one item each (a subscription)."""
+        for sku in skus:
+            yield CatalogItem(sku, await self.price_of(sku))
+
+
+_conforms: MarketAPI = Market()
 
 
 # -- the request context --------------------------------------------------------------------------------------
@@ -186,6 +220,7 @@ def create_app() -> web.Application:
         server.add_method(ping)
         server.add_group('shop', shop)
         server.add_group('account', account)
+        server.add_api(MarketAPI, Market(), prefix='market')
         server.add_discovery(title=TITLE, version=VERSION)  # rpc.discover
 
     app = web.Application()
@@ -247,6 +282,14 @@ async def tour(base_url: str) -> None:
             await rpc.call('account.place_order', order=order)
         except errors.JSONRPCError as exc:
             show_error('[ws] account.place_order(order), no token', exc)
+        market = rpc.proxy(MarketAPI, prefix='market', validate_results=True)  # typed: mypy knows price_of -> int
+        show('[ws] market.price_of("pear") via proxy', await market.price_of('pear'))
+        try:
+            await market.price_of('kiwi')
+        except errors.InvalidParams as exc:
+            show_error('[ws] market.price_of("kiwi") via proxy', exc)
+        feed = [dataclasses.asdict(item) async for item in market.price_feed(['melon', 'apple'])]  # CatalogItems
+        show('[ws] market.price_feed([melon, apple])', feed)
 
 
 async def run_once() -> None:

@@ -61,8 +61,16 @@ def test_typed_api_once() -> None:
         {'path': ['order', 'coupon'], 'message': 'Input should be a valid string', 'type': 'string_type'},
     ]
     not_a_param = [{'path': ['user'], 'message': 'Extra inputs are not permitted', 'type': 'extra_forbidden'}]
-    public = ['ping', 'shop.catalog.items', 'shop.quote']
+    public = [
+        'market.price_feed',
+        'market.price_feed.unsubscribe',
+        'market.price_of',
+        'ping',
+        'shop.catalog.items',
+        'shop.quote',
+    ]
     every = ['account.place_order', 'account.whoami', *public]
+    unknown = [{'path': ['sku'], 'message': 'Unknown item', 'type': 'unknown_sku'}]
     assert outcomes(lines) == [
         'ping() -> "pong"',
         'shop.catalog.items() -> [{"sku": "apple", "price_cents": 50}, {"sku": "pear", "price_cents": 75}, '
@@ -77,6 +85,11 @@ def test_typed_api_once() -> None:
         f'data={json.dumps({"errors": not_a_param})}',
         f'[ws] account.place_order(order) as grace -> {{"number": 1001, "customer": "grace", "quote": {quote}}}',
         "[ws] account.place_order(order), no token -> error -32001 'Access denied'",
+        '[ws] market.price_of("pear") via proxy -> 75',
+        '[ws] market.price_of("kiwi") via proxy -> error -32602 \'Invalid params\' '
+        f'data={json.dumps({"errors": unknown})}',
+        '[ws] market.price_feed([melon, apple]) -> '
+        '[{"sku": "melon", "price_cents": 300}, {"sku": "apple", "price_cents": 50}]',
     ]
     assert lines[-1] == 'Done (--once).'
 
