@@ -213,3 +213,44 @@ async def test_the_server_calls_its_client_through_a_proxy(aiohttp_server: Any) 
     async with aiohttp_rpc.WSJSONRPCClient(str(test_server.make_url('/ws'))) as rpc:
         rpc.add_api(ClientAPI, Confirmer())
         assert await rpc.call('ask') == [True, False]
+
+
+def load_typed_api() -> Any:
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / 'examples' / 'typed_api.py'
+    spec = importlib.util.spec_from_file_location('typed_api_example', path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules['typed_api_example'] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('kind', ['http', 'ws', 'local'])
+async def test_the_example_contract_over_every_transport(kind: str, aiohttp_server: Any) -> None:
+    """examples/typed_api.py's ``MarketAPI``, through a proxy: a result, an error, and the subscription."""
+    example = load_typed_api()
+    app = example.create_app()
+    test_server = await aiohttp_server(app)
+    if kind == 'http':
+        rpc: aiohttp_rpc.BaseJSONRPCClient = aiohttp_rpc.JSONRPCClient(str(test_server.make_url('/rpc')))
+    elif kind == 'ws':
+        rpc = aiohttp_rpc.WSJSONRPCClient(str(test_server.make_url('/ws')))
+    else:
+        rpc = aiohttp_rpc.BaseJSONRPCClient(transport=LocalTransport(app[example.HTTP_SERVER]))
+    async with rpc:
+        market = rpc.proxy(example.MarketAPI, prefix='market', validate_results=True)
+        assert await market.price_of('melon') == 300
+        with pytest.raises(errors.InvalidParams) as caught:
+            await market.price_of('kiwi')
+        assert caught.value.data == {'errors': [{'path': ['sku'], 'message': 'Unknown item', 'type': 'unknown_sku'}]}
+        feed = market.price_feed(['pear'])
+        if kind == 'ws':
+            assert [item async for item in feed] == [example.CatalogItem('pear', 75)]
+        else:
+            with pytest.raises(errors.SubscriptionsUnavailable):
+                await feed.subscribe()
