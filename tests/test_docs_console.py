@@ -9,6 +9,7 @@ import dataclasses
 import enum
 import hashlib
 import itertools
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -131,7 +132,7 @@ async def test_page_is_self_contained_under_a_strict_policy(aiohttp_client: Any)
     # The title is text, and the page finds the endpoint and the document by relative URLs.
     assert '<title>Bank &amp; &lt;Math&gt;</title>' in page
     assert 'data-endpoint="rpc" data-openrpc="openrpc.json" data-transport="http"' in page
-    assert len(page.encode()) < 40 * 1024  # one small page, whatever the API: no framework, no fonts
+    assert len(page.encode()) < 48 * 1024  # one small page, whatever the API: no framework, no fonts
 
 
 async def test_openrpc_document_lists_methods_added_after_mounting(aiohttp_client: Any) -> None:
@@ -293,7 +294,7 @@ async def test_console_calls_the_server(browser: Browser) -> None:
         await expect(reply).to_have_class(re.compile(r'\berror\b'))
         await expect(reply).to_contain_text('Code 4001 Insufficient funds')
         await expect(reply.get_by_label('Error data')).to_contain_text('"balance": 3')
-        reply = await call(add, a='"two"')
+        reply = await call(add, a='"two"', b='1')
         await expect(reply).to_contain_text('Code -32602')
 
         # Structured params, and text taken as typed (the server's docs are text, never markup).
@@ -313,13 +314,13 @@ async def test_console_calls_the_server(browser: Browser) -> None:
         await expect(distance.get_by_text('Not valid JSON')).to_be_visible()
         await expect(distance.get_by_label('p', exact=True)).to_be_focused()
         await expect(distance.get_by_label('p', exact=True)).to_have_attribute('aria-invalid', 'true')
-        await page.get_by_text('Request headers').click()
-        await page.get_by_label('Sent with every call').fill('Content-Type: text/plain')
-        reply = await call(add, a='2')
+        await page.get_by_text('Authorize').click()
+        await page.get_by_label('Other headers').fill('Content-Type: text/plain')
+        reply = await call(add, a='2', b='1')
         await expect(reply).to_contain_text('HTTP 415 Unsupported Media Type')
-        await page.get_by_label('Sent with every call').fill('')
+        await page.get_by_label('Other headers').fill('')
         await page.route('**/rpc', lambda route: route.abort())
-        reply = await call(add, a='2')
+        reply = await call(add, a='2', b='1')
         await expect(reply).to_contain_text('Network error')
         await page.unroute('**/rpc')
 
@@ -354,6 +355,78 @@ async def test_console_over_websocket(browser: Browser) -> None:
         await expect(reply.get_by_label('Result')).to_have_text('42')
         reply = await call(method_card(page, 'bank.withdraw'), amount='1')
         await expect(reply).to_contain_text('Code 4001 Insufficient funds')
+
+
+async def test_console_helps_fill_check_and_share_a_call(browser: Browser) -> None:
+    """Examples for structured params, required fields checked before sending (and the old reply cleared), a
+    model view of the schemas, guarded methods marked, Authorize reloading the list, and copy as curl."""
+    server = build_server()
+    guarded = aiohttp_rpc.MethodGroup(guards=[aiohttp_rpc.require_bearer_token({'s3cret'})])
+
+    @guarded.method()
+    def secret() -> str:
+        return 'the answer'
+
+    server.add_group('vault', guarded)
+    async with (
+        serving(build_app(server)) as base_url,
+        console_page(browser, base_url, permissions=['clipboard-read', 'clipboard-write']) as page,
+    ):
+        distance = method_card(page, 'math.distance')
+        await expect(distance.get_by_label('p', exact=True)).to_have_attribute('placeholder', '{"x":0,"y":0}')
+        await distance.get_by_role('button', name='Insert an example for p').click()
+        await expect(distance.get_by_label('p', exact=True)).to_have_value('{\n  "x": 0,\n  "y": 0\n}')
+        reply = await call(distance)
+        await expect(reply.get_by_label('Result')).to_have_text('0.0')
+
+        add = method_card(page, 'math.add')
+        await call(add, a='1', b='2')
+        await add.get_by_label('a', exact=True).fill('')
+        await add.get_by_role('button', name='Send').click()
+        await expect(add.get_by_text('Required: give a value.')).to_be_visible()
+        await expect(add.get_by_label('a', exact=True)).to_be_focused()
+        await expect(add.locator('.reply')).to_have_count(0)  # nothing was sent: the old reply is gone
+
+        await page.get_by_role('link', name='Point').first.click()
+        fields = page.get_by_role('table', name='Fields of Point')
+        await expect(fields.get_by_role('row', name='x')).to_contain_text('number')
+        await expect(fields.get_by_role('row', name='x')).to_contain_text('required')
+
+        await expect(page.get_by_role('heading', name='vault.secret')).to_have_count(0)  # not for this caller yet
+        await page.get_by_text('Authorize').click()
+        await page.get_by_label('Bearer token').fill('s3cret')
+        await page.get_by_role('button', name='Apply').click()
+        await expect(page.locator('#auth-status')).to_have_text('Applied 1 header; the list shows what they may call.')
+        secret_card = method_card(page, 'vault.secret')
+        await expect(secret_card).to_contain_text('Guarded: each call must pass a check')
+        reply = await call(secret_card)
+        await expect(reply.get_by_label('Result')).to_have_text('"the answer"')
+        await secret_card.get_by_text('Request and response').click()
+        command = secret_card.get_by_label('curl command')
+        await expect(command).to_have_text(
+            f"curl -sS -X POST '{base_url}/rpc' \\\n"
+            "  -H 'accept: application/json' \\\n"
+            "  -H 'authorization: Bearer s3cret' \\\n"
+            "  -H 'content-type: application/json' \\\n"
+            '  --data-raw \'{"jsonrpc":"2.0","method":"vault.secret","id":3}\''
+        )
+        await secret_card.get_by_role('button', name='Copy as curl').click()
+        await expect(secret_card.get_by_role('button', name='Copied')).to_be_visible()
+        pasted = await page.evaluate('navigator.clipboard.readText()')
+        assert pasted == await command.text_content()
+        shell = await asyncio.create_subprocess_exec('sh', '-c', pasted, stdout=asyncio.subprocess.PIPE)
+        output, _ = await asyncio.wait_for(shell.communicate(), 30)  # the command runs as pasted
+        assert json.loads(output) == {'jsonrpc': '2.0', 'id': 3, 'result': 'the answer'}
+
+
+async def test_console_over_websocket_says_what_authorization_can_do(browser: Browser) -> None:
+    async with (
+        serving(build_app(build_server(aiohttp_rpc.WSJSONRPCServer))) as base_url,
+        console_page(browser, base_url) as page,
+    ):
+        await page.get_by_text('Authorize').click()
+        await expect(page.locator('#auth-note')).to_contain_text('Over a WebSocket a browser cannot send headers')
+        await expect(page.get_by_label('Bearer token')).to_be_disabled()
 
 
 async def test_console_live_panel_for_subscriptions(browser: Browser) -> None:

@@ -85,6 +85,7 @@ class MethodDoc:
         errors: ``{'code': ..., 'message': ...}`` for each error it declares.
         tags: the prefixes of the groups it is served under, outermost first.
         stream: for a subscription, how its items come (``None`` for a plain method).
+        guarded: whether a guard (the server's, a group's or its own) checks each call.
     """
 
     name: str
@@ -96,6 +97,7 @@ class MethodDoc:
     errors: tuple[dict[str, Any], ...]
     tags: tuple[str, ...]
     stream: StreamDoc | None = None
+    guarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,7 @@ def build_catalog(server: Registry, *, exclude: Iterable[str] = (DISCOVER_METHOD
                 errors=_errors(method),
                 tags=server.tags_of(name),
                 stream=_stream(name, method, next(rendered)) if isinstance(method, JSONRPCSubscription) else None,
+                guarded=bool(server.guards_of(name)),
             )
         )
     tags = {tag for method in methods for tag in method.tags}

@@ -83,6 +83,29 @@
   // The schema itself, or the one it wraps alone (pydantic writes {allOf: [{$ref}], default} for a named default).
   const unwrap = (s) => deref(s && Array.isArray(s.allOf) && s.allOf.length === 1 ? s.allOf[0] : s) || {};
 
+  // An example value for a schema: its default or first example, else a skeleton (required fields, or all).
+  function example(schema, depth = 0) {
+    const s = deref(schema);
+    if (!s || typeof s !== 'object' || depth > 6) return null;
+    if ('default' in s) return s.default;
+    if (Array.isArray(s.examples) && s.examples.length) return s.examples[0];
+    if ('const' in s) return s.const;
+    if (Array.isArray(s.enum) && s.enum.length) return s.enum[0];
+    const branches = s.anyOf || s.oneOf || s.allOf;
+    if (Array.isArray(branches) && branches.length) {
+      const useful = branches.find((branch) => deref(branch) && deref(branch).type !== 'null') || branches[0];
+      return example(useful, depth + 1);
+    }
+    const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
+    if (type === 'object' || s.properties) {
+      const properties = s.properties || {};
+      const names = Array.isArray(s.required) && s.required.length ? s.required : Object.keys(properties);
+      return Object.fromEntries(names.map((name) => [name, example(properties[name], depth + 1)]));
+    }
+    if (type === 'array') return s.items ? [example(s.items, depth + 1)] : [];
+    return { string: 'string', integer: 0, number: 0, boolean: false }[type] ?? null;
+  }
+
   // -- the try-it form
 
   function paramField(param, id) {
@@ -93,6 +116,7 @@
     const choices = Array.isArray(target.enum) ? target.enum : target.type === 'boolean' ? [true, false] : null;
     const attrs = { id, 'aria-describedby': `${id}-t ${id}-d ${id}-e`, 'aria-required': param.required && 'true' };
     let el;
+    let insert = null;
     if (choices) {
       el = h('select', attrs, h('option', { value: '' }, fallback || 'not sent'));
       choices.forEach((choice, i) => el.append(h('option', { value: String(i) }, JSON.stringify(choice))));
@@ -101,7 +125,16 @@
       attrs.placeholder = fallback || (types.join() === 'string' ? 'text' : 'JSON');
       const structured = types.some((type) => type === 'object' || type === 'array');
       const inputmode = { integer: 'numeric', number: 'decimal' }[target.type];
+      if (structured && !fallback) attrs.placeholder = JSON.stringify(example(schema));
       el = structured ? h('textarea', { ...attrs, rows: 2 }) : h('input', { ...attrs, type: 'text', inputmode });
+      if (structured) {
+        const fill = () => {
+          el.value = pretty(example(schema));
+          el.rows = Math.min(12, el.value.split('\n').length);
+          el.focus();
+        };
+        insert = h('button.small', { type: 'button', onclick: fill, 'aria-label': `Insert an example for ${param.name}` }, 'Example');
+      }
     }
     const error = h('p.field-error', { id: id + '-e', hidden: true });
     const description = param.description || schema.description;
@@ -120,9 +153,10 @@
           fallback && h('p', {}, 'Default ', h('code', {}, JSON.stringify(schema.default))),
         ),
       ),
-      h('div', {}, el, error),
+      h('div', {}, el, insert, error),
     );
-    return { name: param.name, schema, text: types.every((type) => type === 'string'), choices, el, error, row };
+    const text = types.every((type) => type === 'string');
+    return { name: param.name, schema, required: !!param.required, text, choices, el, error, row };
   }
 
   // A field's value: undefined when empty, JSON when it looks like JSON, else the text as typed.
@@ -146,7 +180,9 @@
       field.error.hidden = true;
       field.el.removeAttribute('aria-invalid');
       try {
-        return readField(field);
+        const value = readField(field);
+        if (value === undefined && field.required) throw new Error('Required: give a value.');
+        return value;
       } catch (err) {
         field.error.textContent = err.message;
         field.error.hidden = false;
@@ -170,6 +206,8 @@
 
   function requestHeaders() {
     const headers = new Headers({ 'Content-Type': 'application/json', Accept: 'application/json' });
+    const token = $('token').value.trim();
+    if (token) headers.set('Authorization', `Bearer ${token}`);
     for (const line of $('headers').value.split('\n').filter((line) => line.trim())) {
       const colon = line.indexOf(':');
       try {
@@ -251,7 +289,7 @@
   async function call(method, fields, output, button) {
     if (button.getAttribute('aria-disabled')) return;
     const { params } = readParams(method, fields) || { params: false };
-    if (params === false) return;
+    if (params === false) return output.replaceChildren(); // nothing was sent: no reply to show
     const request = { jsonrpc: '2.0', method: method.name, ...(params && { params }), id: ++lastId };
     let headers;
     try {
@@ -265,7 +303,7 @@
     const started = performance.now();
     const reply = overWS ? await sendWS(request) : await sendHTTP(request, headers);
     const took = ` · ${Math.round(performance.now() - started)} ms`;
-    output.replaceChildren(showReply(reply, took), exchange(request, reply));
+    output.replaceChildren(showReply(reply, took), exchange(request, reply, headers));
     output.removeAttribute('aria-busy');
     button.removeAttribute('aria-disabled');
   }
@@ -278,7 +316,7 @@
     if (!overWS) return call(method, fields, output, button); // the server says it needs the WebSocket
     if (button.getAttribute('aria-disabled')) return;
     const { params } = readParams(method, fields) || { params: false };
-    if (params === false) return;
+    if (params === false) return output.replaceChildren();
     const request = { jsonrpc: '2.0', method: method.name, ...(params && { params }), id: ++lastId };
     button.setAttribute('aria-disabled', 'true');
     output.setAttribute('aria-busy', 'true');
@@ -364,11 +402,35 @@
     return replyBox('ok', '', took, pre(pretty(rpc.result), 'Result'));
   }
 
-  function exchange(request, reply) {
+  // The call as a curl command a shell runs as it is (single quotes, each ' written '\'').
+  function curlOf(request, headers) {
+    const quote = (text) => `'${String(text).replace(/'/g, "'\\''")}'`;
+    const url = new URL(config.endpoint, location.href).href;
+    const lines = [`curl -sS -X POST ${quote(url)}`];
+    for (const [name, value] of headers) lines.push(`-H ${quote(`${name}: ${value}`)}`);
+    lines.push(`--data-raw ${quote(JSON.stringify(request))}`);
+    return lines.join(' \\\n  ');
+  }
+
+  function exchange(request, reply, headers) {
     let response = reply.text;
     try {
       response = pretty(parseJSON(response));
     } catch {}
+    let curl = null;
+    if (headers) {
+      const command = curlOf(request, headers);
+      const copy = h('button.small', { type: 'button' }, 'Copy as curl');
+      copy.addEventListener('click', async () => {
+        try {
+          await navigator.clipboard.writeText(command);
+          copy.textContent = 'Copied';
+        } catch {
+          copy.textContent = 'Copy failed: select the text';
+        }
+      });
+      curl = [h('p.label', {}, 'As curl ', copy), pre(command, 'curl command')];
+    }
     return h(
       'details.exchange',
       {},
@@ -376,6 +438,7 @@
       h('p.label', {}, 'Request'),
       pre(pretty(request)),
       'text' in reply && [h('p.label', {}, 'Response'), pre(response || '(empty)')],
+      curl,
     );
   }
 
@@ -413,6 +476,8 @@
       result &&
         !stream &&
         h('p.facts', {}, h('span.label', {}, 'Returns '), h('span.type', {}, typeOf(result.schema)), result.description && ` — ${result.description}`),
+      method['x-guarded'] === true &&
+        h('p.facts.guarded', {}, h('span.label', {}, 'Guarded: '), 'each call must pass a check (a token, a header…); see Authorize.'),
       stream &&
         h(
           'p.facts',
@@ -436,6 +501,29 @@
     const tags = (method.tags || []).map(deref).filter((tag) => tag && tag.name);
     const words = [method.name, method.summary, method.description, ...tags.map((tag) => tag.name), ...errors.map((e) => e.message)];
     return { article, id, name: method.name, tag: tags[tags.length - 1], text: words.join(' ').toLowerCase(), deprecated: method.deprecated };
+  }
+
+  // A model as a person reads it: each field with its type (linked), whether it is required, and its text.
+  function model(name, schema) {
+    const s = schema || {};
+    if (!s.properties || typeof s.properties !== 'object') return h('p.facts', {}, h('span.label', {}, 'Type '), h('span.type', {}, typeOf(s)));
+    const required = new Set(Array.isArray(s.required) ? s.required : []);
+    const rows = Object.entries(s.properties).map(([field, property]) =>
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, h('code', {}, field)),
+        h('td', {}, h('span.type', {}, typeOf(property))),
+        h('td', {}, required.has(field) ? 'required' : 'default' in (property || {}) ? `default ${JSON.stringify(property.default)}` : 'optional'),
+        h('td', {}, (property && (property.description || (deref(property) || {}).description)) || ''),
+      ),
+    );
+    return h(
+      'table.model',
+      { 'aria-label': `Fields of ${name}` },
+      h('thead', {}, h('tr', {}, ['Field', 'Type', 'Required', 'Description'].map((title) => h('th', { scope: 'col' }, title)))),
+      h('tbody', {}, rows),
+    );
   }
 
   const paragraphs = (text) => (text ? String(text).split(/\n\s*\n/).map((part) => h('p', {}, part.trim())) : []);
@@ -484,7 +572,8 @@
           'details.schema',
           { id: 'schema-' + name },
           h('summary', {}, h('code', {}, name), schema && schema.description && ` — ${schema.description}`),
-          pre(pretty(schema)),
+          model(name, schema),
+          h('details.raw', {}, h('summary', {}, 'JSON Schema'), pre(pretty(schema), `JSON Schema of ${name}`)),
         ),
       );
       sections.push(h('section.group', { 'aria-labelledby': 'schemas' }, h('h2', { id: 'schemas' }, 'Schemas'), details));
@@ -511,16 +600,20 @@
       const total = `${methods.length} method${methods.length === 1 ? '' : 's'}`;
       $('count').textContent = words.length ? `${shown} of ${total}` : total;
     };
-    filter.addEventListener('input', applyFilter);
-    filter.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape' && filter.value) {
-        filter.value = '';
-        applyFilter();
-      }
-    });
+    applyCurrentFilter = applyFilter;
     applyFilter();
     openTarget();
   }
+
+  // The filter's listeners are added once; the document (and so the list it filters) may be loaded again.
+  let applyCurrentFilter = () => {};
+  $('filter').addEventListener('input', () => applyCurrentFilter());
+  $('filter').addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && $('filter').value) {
+      $('filter').value = '';
+      applyCurrentFilter();
+    }
+  });
 
   // Following a link to a schema opens it.
   function openTarget() {
@@ -539,15 +632,41 @@
     }
   });
 
+  // The list of methods is what the caller may call: it is loaded with the same headers as the calls.
+  async function loadDocument() {
+    let headers = { Accept: 'application/json' };
+    if (!overWS) {
+      headers = requestHeaders();
+      headers.delete('Content-Type');
+    }
+    const response = await fetch(config.openrpc, { cache: 'no-store', headers });
+    if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
+    doc = parseJSON(await response.text());
+    showDocument();
+  }
+
+  if (overWS) {
+    $('auth-note').textContent =
+      'Over a WebSocket a browser cannot send headers of its own: the page sends only its cookies. ' +
+      'Sign in with a session cookie on this site, or call the HTTP endpoint where the server has one.';
+    for (const id of ['token', 'headers', 'authorize']) $(id).disabled = true;
+  }
+  $('authorize').addEventListener('click', async () => {
+    try {
+      const count = [...requestHeaders().keys()].length - 2; // less Content-Type and Accept
+      await loadDocument();
+      $('auth-status').textContent = `Applied ${count} header${count === 1 ? '' : 's'}; the list shows what they may call.`;
+    } catch (err) {
+      $('auth-status').textContent = err.message;
+    }
+  });
+
   (async () => {
     try {
-      const response = await fetch(config.openrpc, { cache: 'no-store', headers: { Accept: 'application/json' } });
-      if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-      doc = parseJSON(await response.text());
+      await loadDocument();
     } catch (err) {
       $('status').textContent = `The API description (${config.openrpc}) could not be loaded: ${err.message}`;
       return $('status').classList.add('failed');
     }
-    showDocument();
   })();
 })();
