@@ -460,6 +460,13 @@ async def test_console_live_panel_for_subscriptions(browser: Browser) -> None:
         await expect(panel).to_contain_text('4 items')
         await expect(panel.get_by_label('Item 4')).to_have_text('0')  # the newest first
         await expect(panel.get_by_label('Item 1')).to_have_text('3')
+        await card.get_by_label('start', exact=True).fill('149')
+        await card.get_by_role('button', name='Subscribe').click()
+        await expect(panel.get_by_role('status')).to_have_text('completed')
+        await expect(panel).to_contain_text('150 items')
+        await expect(panel.locator('ol.items li')).to_have_count(100)  # the newest 100 are shown
+        await expect(panel.get_by_label('Item 150')).to_have_text('0')
+        await expect(panel.get_by_label('Item 50')).to_have_count(0)
 
         card = method_card(page, 'ticks')
         await card.get_by_role('button', name='Subscribe').click()

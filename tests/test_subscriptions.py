@@ -231,6 +231,17 @@ async def test_unsubscribe_answers_true_runs_the_finally_at_once_and_then_false(
     assert await peer.receive_json(timeout=5) == {'jsonrpc': '2.0', 'id': 3, 'result': False}
 
 
+async def test_a_connection_cannot_end_another_ones_subscription(
+    served: Served, peer: aiohttp.ClientWebSocketResponse
+) -> None:
+    subscription_id = await subscribe(peer, 1, 'idle')
+    async with aiohttp.ClientSession() as session, session.ws_connect(served.url) as other:
+        await other.send_json(call(1, 'idle.unsubscribe', [subscription_id]))
+        assert await other.receive_json(timeout=5) == {'jsonrpc': '2.0', 'id': 1, 'result': False}
+    await peer.send_json(call(2, 'idle.unsubscribe', [subscription_id]))
+    assert await peer.receive_json(timeout=5) == {'jsonrpc': '2.0', 'id': 2, 'result': True}
+
+
 async def test_unsubscribe_with_bad_params_is_invalid_params(peer: aiohttp.ClientWebSocketResponse) -> None:
     await peer.send_json(call(1, 'forever.unsubscribe', [1, 2]))
     await peer.send_json(call(2, 'forever.unsubscribe', [7]))
