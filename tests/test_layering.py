@@ -86,6 +86,7 @@ def package_modules() -> list[str]:
     return modules
 
 
+@pytest.mark.timeout(180)  # a fresh interpreter per module (100 of them): about 40 s on two busy cores
 async def test_every_module_imports_alone() -> None:
     """Each module imported first, in its own fresh interpreter: an import cycle fails at least one of them."""
     modules = package_modules()

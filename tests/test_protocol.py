@@ -544,6 +544,7 @@ def test_error_maps() -> None:
         errors.ReplyTooLargeError,
         errors.HTTPStatusError,
         errors.ServerConfigurationError,
+        errors.ContractError,
     }
     assert local_errors == errors.LOCAL_ERRORS
 
