@@ -9,6 +9,8 @@ import re
 import sys
 import textwrap
 
+import pytest
+
 import aiohttp_rpc
 
 # Runs in a fresh interpreter. ``aiohttp_rpc/__init__.py`` imports the aiohttp transports, so the package is
