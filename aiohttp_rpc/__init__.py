@@ -45,6 +45,7 @@ __all__ = (
     'CloseReason',
     'ContextKey',
     'Dispatcher',
+    'Emitter',
     'Gap',
     'JSONRPCBatchRequest',
     'JSONRPCBatchResponse',
@@ -60,6 +61,7 @@ __all__ = (
     'Progress',
     'ProgressReport',
     'ReconnectPolicy',
+    'RedisBackplane',
     'RequestContext',
     'Subscription',
     'WSJSONRPCClient',
@@ -85,8 +87,17 @@ __all__ = (
 )
 
 
-if not TYPE_CHECKING:  # hidden from type checkers, so they point at the 1.x names left in a code base
+_NEEDS_REDIS = {'RedisBackplane': 'aiohttp_rpc.backplane.redis', 'Emitter': 'aiohttp_rpc.backplane.emitter'}
+"""Names imported when first used: they need the ``redis`` extra."""
+
+if TYPE_CHECKING:
+    from .backplane.emitter import Emitter
+    from .backplane.redis import RedisBackplane
+else:  # hidden from type checkers, so they point at the 1.x names left in a code base
 
     def __getattr__(name: str) -> object:
-        """The 1.x names, as deprecated aliases (see :mod:`aiohttp_rpc.legacy`)."""
+        """``RedisBackplane`` and ``Emitter`` (imported on first use), and the 1.x names, as deprecated aliases
+        (see :mod:`aiohttp_rpc.legacy`)."""
+        if name in _NEEDS_REDIS:
+            return getattr(importlib.import_module(_NEEDS_REDIS[name]), name)
         return importlib.import_module('aiohttp_rpc.legacy').resolve(__name__, name)

@@ -26,6 +26,7 @@ The tree::
         |   |-- RequestTimeoutError (+ TimeoutError)   no reply in time
         |   `-- ReplyTooLargeError         the reply was larger than the client accepts
         |-- ContractError                  a result broke the typed contract (proxy(..., validate_results=True))
+        |-- BackplaneError                 the backplane (Redis) could not carry a message to the other workers
         |-- HTTPStatusError                a non-2xx HTTP reply without a JSON-RPC body
         `-- ServerConfigurationError       a server was set up wrongly (e.g. duplicate method)
 
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = (
     'DEFAULT_KNOWN_ERRORS',
     'AccessDenied',
+    'BackplaneError',
     'DEFAULT_KNOWN_ERRORS_MAP',
     'CallTimeout',
     'ContractError',
@@ -310,6 +312,14 @@ class HTTPStatusError(LocalError):
         return super().reason()
 
 
+class BackplaneError(LocalError):
+    """Raised when the backplane cannot carry a message to the other workers: the broker (Redis) cannot be
+    reached, or the message is over the backplane's size limit. What this worker delivers itself is delivered."""
+
+    code = -31057
+    message = 'Backplane error'
+
+
 class ContractError(LocalError):
     """Raised when a peer's result (or subscription item) does not have the type its typed contract declares
     (``client.proxy(API, validate_results=True)``): the peer broke the contract."""
@@ -334,6 +344,7 @@ LOCAL_ERRORS: frozenset[type[JSONRPCError]] = frozenset(
         HTTPStatusError,
         ServerConfigurationError,
         ContractError,
+        BackplaneError,
     }
 )
 """Errors raised on this side only."""
@@ -394,7 +405,13 @@ def own_error(exc: JSONRPCError, method: str) -> JSONRPCError:
     """The error to answer a call of ``method`` with, when the method raised ``exc``. An error the method got from
     its peer (``exc.remote``) with one of the :data:`PROTOCOL_CODES` describes the peer's call, not this one: sent
     as it is, a -32601 "Method not found" would say that ``method`` does not exist. It becomes -32000 saying so,
-    with the peer's error in ``data['peer_error']``, logged at INFO. Other errors are answered as they are."""
+    with the peer's error in ``data['peer_error']``, logged at INFO. A :class:`LocalError` the method let through (a
+    peer that went away, the backplane down) is logged with its reason and answered -32603: its details describe
+    this side. Other errors are answered as they are."""
+    if isinstance(exc, LocalError) and not exc.remote:
+        # A failure on this side (a peer gone, the backplane down): its details are ours, not the caller's.
+        logging.getLogger('aiohttp_rpc.dispatch').error('Method %r failed: %s', method, exc)
+        return InternalError()
     if not exc.remote or exc.code not in PROTOCOL_CODES:
         return exc
     # INFO: how often a peer fails is up to the peer, who must not control the volume of our warnings.

@@ -545,6 +545,7 @@ def test_error_maps() -> None:
         errors.HTTPStatusError,
         errors.ServerConfigurationError,
         errors.ContractError,
+        errors.BackplaneError,
     }
     assert local_errors == errors.LOCAL_ERRORS
 

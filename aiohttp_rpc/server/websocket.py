@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, MutableMapping
 from concurrent.futures import Executor
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMessage, web
 
+from ..backplane.base import Backplane, InProcessBackplane
 from ..dispatch.context import ContextFactory
 from ..dispatch.dispatcher import (
     DEFAULT_BATCH_CONCURRENCY,
@@ -39,6 +40,7 @@ from ..ws import (
     WSPeer,
 )
 from .base import BaseJSONRPCServer
+from .fanout import DEFAULT_TOPIC_BUFFER, Fanout
 from .origins import OriginPolicy
 
 __all__ = ('DEFAULT_MAX_WS_CONNECTIONS', 'DEFAULT_WS_RESPONSE_KWARGS', 'WSJSONRPCServer', 'WSJSONResponseHandler')
@@ -83,6 +85,8 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         peer_timeout: seconds a call to a peer waits for its reply.
         max_subscriptions: subscriptions one connection may have open at once (1024); past it, subscribing
             answers -32006 Too many subscriptions. ``None``: no limit.
+        backplane: how the workers of a deployment hear each other's broadcasts and topic items
+            (:class:`~aiohttp_rpc.RedisBackplane`); by default this process alone.
         json_serialize, json_deserialize, middlewares, methods, max_batch, batch_concurrency, call_timeout,
         max_response_size, max_batch_response_size, max_method_length, strict_floats, sync_executor,
         validate_params, context_factory, context_type, guards, allow_late_methods: the dispatcher's options; see
@@ -111,6 +115,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         max_buffered_bytes: int | None = DEFAULT_MAX_BUFFERED_BYTES,
         peer_timeout: float | None = 60,
         max_subscriptions: int | None = MAX_SUBSCRIPTIONS,
+        backplane: Backplane | None = None,
         max_ws_connections: int | None = DEFAULT_MAX_WS_CONNECTIONS,
         allowed_origins: Iterable[str | None] | str | None = None,
         allowed_hosts: Iterable[str] | None = None,
@@ -163,6 +168,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         self._peer_timeout = peer_timeout
         self._max_subscriptions = max_subscriptions
         self._dropped_by_closed = 0  # items dropped for peers that have gone
+        self.fanout = Fanout(backplane or InProcessBackplane(), self.codec, self._broadcast_here)
         self._on_unmatched = _response_hook(json_response_handler)
         self._peers_changed: list[asyncio.Future[None]] = []
 
@@ -196,6 +202,8 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             on_unmatched=self._on_unmatched,
             max_subscriptions=self._max_subscriptions,
         )
+        if self.fanout.backplane.spans_processes:
+            await self.fanout.start()  # listen to the other workers from the first connection on
         peer = WSPeer(connection, json_serialize=self.codec.serialize, json_deserialize=self.codec.deserialize)
         connection.context[PEER_KEY] = peer
         self._add_peer(peer)
@@ -268,18 +276,48 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         (the queue limit still holds). ``where`` and ``send_timeout`` are reserved names here; the other keyword
         arguments become named params.
 
+        With a backplane that spans processes (:class:`~aiohttp_rpc.RedisBackplane`), the peers of every worker
+        get it (at most once; in order per sending worker), unless ``where`` is given: a filter only this worker
+        can apply keeps the broadcast here.
+
         Returns:
-            how many peers took the notification: written to their socket, or queued behind their backlog.
+            how many peers of this worker took the notification: written to their socket, or queued behind
+            their backlog.
+
+        Raises:
+            BackplaneError: the other workers could not be reached (this worker's peers have it).
         """
-        peers = [peer for peer in tuple(self.peers) if where is None or where(peer)]
-        if not peers:
-            return 0
         request = JSONRPCRequest(method=method, args=args or None, kwargs=kwargs or None)
         payload = self.codec.dumps(request.dump())
+        if where is not None:
+            return await self._broadcast_here(payload, send_timeout, where)
+        return await self.fanout.broadcast(payload, send_timeout)
+
+    async def _broadcast_here(
+        self, payload: bytes, send_timeout: float | None, where: Callable[[WSPeer], bool] | None = None
+    ) -> int:
         delivered = 0
-        for peer in peers:  # never waits for room: a peer with a backlog gets the frame queued behind it
-            delivered += await peer.transport.post(payload, send_timeout)
+        for peer in [peer for peer in tuple(self.peers) if where is None or where(peer)]:
+            delivered += await peer.transport.post(payload, send_timeout)  # never waits for room
         return delivered
+
+    async def publish(self, topic: str, item: Any) -> None:
+        """Send ``item`` to every ``topic(topic)`` iterator, on every worker the backplane joins.
+
+        Raises:
+            BackplaneError: the other workers could not be reached (this worker's iterators have the item).
+        """
+        await self.fanout.publish(topic, item)
+
+    def topic(self, name: str, *, buffer: int = DEFAULT_TOPIC_BUFFER) -> AsyncIterator[Any]:
+        """The items published on ``name`` from the first iteration on, by any worker; it holds at most ``buffer``
+        items not yet taken, then drops the oldest. Feed a subscription from it::
+
+            async def prices(symbol: str) -> AsyncIterator[Price]:
+                async for price in server.topic(f'prices.{symbol}'):
+                    yield price
+        """
+        return self.fanout.topic(name, buffer=buffer)
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Close every connection with 1001 Going Away, cancelling requests still running.
@@ -291,6 +329,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             *(connection.aclose(code=WSCloseCode.GOING_AWAY, message=b'Server shutdown') for connection in connections),
             return_exceptions=True,
         )
+        await self.fanout.close()
 
 
 def _response_hook(handler: WSJSONResponseHandler | None) -> MessageHook | None:

@@ -1,0 +1,165 @@
+"""A WebSocket server's broadcasts and topics, across the workers its backplane joins.
+
+What a worker sends it delivers itself at once, then publishes for the others (each skips its own frames). So a
+broadcast reaches this worker's peers even while the broker is down; the others get it at most once, in the
+order each worker published. Topic items go to the ``server.topic(name)`` iterators of every worker; each
+iterator holds at most ``buffer`` items its reader has not taken, then drops the oldest (counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from ..backplane.base import BROADCAST, Backplane, topic_channel
+from ..backplane.envelope import open_envelope, seal
+from ..serialization import JSONCodec
+
+__all__ = ('DEFAULT_TOPIC_BUFFER', 'Fanout')
+
+logger = logging.getLogger('aiohttp_rpc.backplane')
+
+DEFAULT_TOPIC_BUFFER = 1024
+"""Items a ``server.topic()`` iterator holds for a reader that has not taken them."""
+
+LocalBroadcast = Callable[[bytes, 'float | None'], Awaitable[int]]
+
+
+class _TopicQueue:
+    __slots__ = ('_items', '_waiter', 'dropped', 'limit')
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: collections.deque[Any] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.dropped = 0
+
+    def put(self, item: Any) -> None:
+        if len(self._items) >= self.limit:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+
+class Fanout:
+    """Broadcasts and topics of one server over its backplane.
+
+    Args:
+        backplane: the broker (the in-process one by default).
+        codec: the server's JSON codec.
+        local_broadcast: ``await local_broadcast(frame, send_timeout) -> peers reached`` on this worker.
+    """
+
+    def __init__(self, backplane: Backplane, codec: JSONCodec, local_broadcast: LocalBroadcast) -> None:
+        self.backplane = backplane
+        self.worker = secrets.token_hex(8)
+        self._codec = codec
+        self._local_broadcast = local_broadcast
+        self._topics: dict[str, set[_TopicQueue]] = {}
+        self._started: asyncio.Task[None] | None = None
+        self._listeners_changed: list[asyncio.Future[None]] = []
+        self.topic_items_dropped = 0
+
+    def listeners(self, topic: str) -> int:
+        """How many ``topic(topic)`` iterators of this worker are listening."""
+        return len(self._topics.get(topic, ()))
+
+    async def wait_listeners(self, topic: str, count: int) -> None:
+        """Wait until ``count`` iterators of this worker listen to ``topic`` (wrap it in a timeout)."""
+        while self.listeners(topic) < count:
+            waiter = asyncio.get_running_loop().create_future()
+            self._listeners_changed.append(waiter)
+            await waiter
+
+    def _changed(self) -> None:
+        waiters, self._listeners_changed = self._listeners_changed, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def start(self) -> None:
+        """Start listening (once; later calls wait for the first to finish)."""
+        if self._started is None:
+            self._started = asyncio.get_running_loop().create_task(self.backplane.start(self._heard))
+        await asyncio.shield(self._started)
+
+    async def close(self) -> None:
+        if self._started is not None:
+            self._started = None
+            await self.backplane.close()
+
+    async def broadcast(self, frame: bytes, send_timeout: float | None) -> int:
+        """Deliver ``frame`` to this worker's peers, then publish it for the others; this worker's count.
+
+        Raises:
+            BackplaneError: the other workers could not be reached (this worker's peers have the frame).
+        """
+        delivered = await self._local_broadcast(frame, send_timeout)
+        if self.backplane.spans_processes:
+            await self.start()
+            await self.backplane.publish(BROADCAST, seal(self.worker, frame, send_timeout))
+        return delivered
+
+    async def publish(self, topic: str, item: Any) -> None:
+        """Send ``item`` to every ``topic(topic)`` iterator of every worker.
+
+        Raises:
+            BackplaneError: the other workers could not be reached (this worker's iterators have the item).
+        """
+        self._to_topic(topic, item)
+        if self.backplane.spans_processes:
+            await self.start()
+            await self.backplane.publish(topic_channel(topic), seal(self.worker, self._codec.dumps(item)))
+
+    async def topic(self, name: str, *, buffer: int = DEFAULT_TOPIC_BUFFER) -> AsyncIterator[Any]:
+        """Every item published on ``name`` from now on, by any worker, until the iterator is closed."""
+        if self.backplane.spans_processes:
+            await self.start()
+        queue = _TopicQueue(buffer)
+        self._topics.setdefault(name, set()).add(queue)
+        self._changed()
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            listeners = self._topics.get(name)
+            if listeners is not None:
+                listeners.discard(queue)
+                if not listeners:
+                    del self._topics[name]
+            self.topic_items_dropped += queue.dropped
+            self._changed()
+
+    def _to_topic(self, topic: str, item: Any) -> None:
+        for queue in tuple(self._topics.get(topic, ())):
+            queue.put(item)
+
+    async def _heard(self, channel: str, data: bytes) -> None:
+        try:
+            origin, send_timeout, frame = open_envelope(data)
+        except ValueError:
+            logger.debug('Backplane frame on %r is not ours; ignored', channel)
+            return
+        if origin == self.worker:
+            return  # delivered here already, when it was sent
+        if channel == BROADCAST:
+            await self._local_broadcast(frame, send_timeout)
+        elif channel.startswith('topic:'):
+            name = channel[len('topic:') :]
+            if name in self._topics:
+                self._to_topic(name, self._codec.loads(frame))
