@@ -194,3 +194,30 @@ async def test_a_frame_over_the_limit_is_refused_before_redis(redis: RedisServer
         assert re.fullmatch(pattern, str(caught.value))
         await asyncio.wait_for(deployment.inboxes[0].wait_for('x' * 2000), 5)  # this worker's peer has it
     assert backplane.published == 0
+
+
+async def test_backplane_counters_are_metrics(redis: RedisServer, aiohttp_server: Any) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+    from test_metrics import parse, value
+
+    from aiohttp_rpc.observability.metrics import PrometheusMetrics
+
+    backplane = aiohttp_rpc.RedisBackplane(redis.url, prefix='test')
+    async for deployment in deploy(aiohttp_server, [backplane], clients_each=1):
+        (server,) = deployment.servers
+        metrics = PrometheusMetrics(CollectorRegistry())
+        metrics.track(server)
+        reader = server.topic('slow', buffer=1)
+        first = asyncio.ensure_future(reader.__anext__())
+        await asyncio.wait_for(server.fanout.wait_listeners('slow', 1), 5)
+        for number in range(3):
+            await server.publish('slow', number)  # read 0, hold 2, drop 1
+        assert await first == 0
+        await server.broadcast('news', 'counted')
+        await asyncio.wait_for(deployment.inboxes[0].wait_for('counted'), 5)
+        samples = parse(generate_latest(metrics.registry).decode())
+        assert value(samples, 'jsonrpc_backplane_published_total') == 4
+        assert value(samples, 'jsonrpc_backplane_topic_items_dropped_total') == 1
+        assert value(samples, 'jsonrpc_backplane_reconnects_total') == 0
+        assert await reader.__anext__() == 2
+        await reader.aclose()

@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Container, Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -100,6 +101,9 @@ class PrometheusMetrics:
     - ``jsonrpc_subscriptions``: subscriptions open on them.
     - ``jsonrpc_subscription_items_dropped_total``: items ``on_slow='drop_oldest'`` subscriptions dropped because
       their subscriber read too slowly (closed connections included).
+    - ``jsonrpc_backplane_published_total``, ``..._delivered_total``, ``..._reconnects_total``: frames this process
+      published and heard on its backplane, and the times its listener came back (a Redis backplane's counters; 0
+      in process); ``jsonrpc_backplane_topic_items_dropped_total``: items ``server.topic()`` readers fell behind on.
 
     Method names come from clients, so a ``method`` label is only ever the name of a method a server
     serves: :meth:`track` the servers the middleware is installed on (or pass ``known_methods``); any other
@@ -170,7 +174,11 @@ class PrometheusMetrics:
             registry=registry,
         )
         self.subscriptions.set_function(self._count_subscriptions)
-        registry.register(_DroppedItems(f'{namespace}_subscription_items_dropped', self._count_dropped))
+        dropped_help = 'Subscription items dropped because the subscriber read too slowly.'
+        registry.register(_ReadCounter(f'{namespace}_subscription_items_dropped', dropped_help, self._count_dropped))
+        for name, text in _BACKPLANE_COUNTERS.items():
+            read = functools.partial(self._count_backplane, name)
+            registry.register(_ReadCounter(f'{namespace}_backplane_{name}', text, read))
         self._known_methods = known_methods
         self._method_maps: list[Container[str]] = []
         self._websocket_servers: list[WSJSONRPCServer] = []
@@ -237,16 +245,32 @@ class PrometheusMetrics:
     def _count_dropped(self) -> float:
         return float(sum(server.dropped_items for server in self._websocket_servers))
 
+    def _count_backplane(self, name: str) -> float:
+        total = 0
+        for server in self._websocket_servers:
+            source = server.fanout if name == 'topic_items_dropped' else server.fanout.backplane
+            total += getattr(source, name, 0)
+        return float(total)
 
-class _DroppedItems(Collector):
-    """The counter of items ``drop_oldest`` subscriptions dropped, read from the servers when scraped."""
 
-    def __init__(self, name: str, read: Callable[[], float]) -> None:
+_BACKPLANE_COUNTERS = {
+    'published': 'Frames this process published on its backplane.',
+    'delivered': 'Frames this process heard on its backplane.',
+    'reconnects': 'Times the backplane listener came back after losing its broker.',
+    'topic_items_dropped': 'Topic items dropped because a server.topic() reader fell behind.',
+}
+
+
+class _ReadCounter(Collector):
+    """A counter read from the servers when scraped."""
+
+    def __init__(self, name: str, text: str, read: Callable[[], float]) -> None:
         self._name = name
+        self._text = text
         self._read = read
 
     def collect(self) -> Iterable[Metric]:
-        family = CounterMetricFamily(self._name, 'Subscription items dropped because the subscriber read too slowly.')
+        family = CounterMetricFamily(self._name, self._text)
         family.add_metric([], self._read())
         yield family
 

@@ -73,7 +73,13 @@ class Fanout:
         self._topics: dict[str, set[_TopicQueue]] = {}
         self._started: asyncio.Task[None] | None = None
         self._listeners_changed: list[asyncio.Future[None]] = []
-        self.topic_items_dropped = 0
+        self._dropped_by_closed = 0
+
+    @property
+    def topic_items_dropped(self) -> int:
+        """Items ``topic()`` iterators of this worker dropped because their reader fell behind."""
+        live = sum(queue.dropped for queues in self._topics.values() for queue in queues)
+        return self._dropped_by_closed + live
 
     def listeners(self, topic: str) -> int:
         """How many ``topic(topic)`` iterators of this worker are listening."""
@@ -142,7 +148,7 @@ class Fanout:
                 listeners.discard(queue)
                 if not listeners:
                     del self._topics[name]
-            self.topic_items_dropped += queue.dropped
+            self._dropped_by_closed += queue.dropped
             self._changed()
 
     def _to_topic(self, topic: str, item: Any) -> None:
