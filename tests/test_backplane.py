@@ -221,3 +221,46 @@ async def test_backplane_counters_are_metrics(redis: RedisServer, aiohttp_server
         assert value(samples, 'jsonrpc_backplane_reconnects_total') == 0
         assert await reader.__anext__() == 2
         await reader.aclose()
+
+
+async def test_a_peer_held_by_another_worker_is_called_through_the_backplane(
+    redis: RedisServer, aiohttp_server: Any
+) -> None:
+    backplanes = [aiohttp_rpc.RedisBackplane(redis.url, prefix='test') for _ in range(2)]
+    async for deployment in deploy(aiohttp_server, backplanes, clients_each=1):
+        first, second = deployment.servers
+        on_second = deployment.clients[1]  # connected to the second worker
+        (held,) = second.peers
+        assert held.id.startswith(second.fanout.worker + ':')
+        remote = first.peer(held.id)
+        await remote.notify('news', 'relayed')  # the first worker notifies the second's client
+        await asyncio.wait_for(deployment.inboxes[1].wait_for('relayed'), 5)
+        on_second.add_method(aiohttp_rpc.JSONRPCMethod(lambda a, b: a * b, name='multiply'))
+        assert await remote.call('multiply', 6, 7) == 42  # a call, and its reply, across workers
+        with pytest.raises(aiohttp_rpc.errors.MethodNotFound):
+            await remote.call('nothing')
+        (own,) = first.peers
+        assert first.peer(own.id) is own  # a peer of this worker is itself
+        # The client leaves: a call to it fails at once, not after the call timeout.
+        await on_second.disconnect()
+        await asyncio.wait_for(second.wait_peers(lambda peers: not peers), 5)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(aiohttp_rpc.errors.TransportError) as caught:
+            await remote.call('multiply', 1, 2)
+        assert loop.time() - started < 0.2
+        assert str(caught.value) == f'Transport error: Peer {held.id} has gone (its connection has closed).'
+        # Its worker stops: the presence key goes with it, and a call fails before anything is sent.
+        await second.fanout.close()
+        started = loop.time()
+        with pytest.raises(aiohttp_rpc.errors.TransportError) as caught:
+            await first.peer(held.id).call('multiply', 1, 2)
+        assert loop.time() - started < 0.2
+        assert str(caught.value) == f'Transport error: Peer {held.id} has gone (its worker is not running).'
+
+
+async def test_without_a_backplane_other_peers_are_not_found() -> None:
+    server = aiohttp_rpc.WSJSONRPCServer()
+    with pytest.raises(LookupError) as caught:
+        server.peer('abc:def')
+    assert str(caught.value) == "No peer 'abc:def' on this server, and no backplane to other workers."

@@ -47,6 +47,22 @@ class Backplane(Protocol):
         """
         ...
 
+    async def mark_present(self, key: str, ttl: float | None) -> None:
+        """Say that ``key`` (a worker) is alive for ``ttl`` more seconds; ``None`` removes it.
+
+        Raises:
+            BackplaneError: the broker cannot be reached.
+        """
+        ...
+
+    async def is_present(self, key: str) -> bool:
+        """Whether ``key`` was marked present and has not expired.
+
+        Raises:
+            BackplaneError: the broker cannot be reached.
+        """
+        ...
+
     @property
     def spans_processes(self) -> bool:
         """Whether other processes hear what is published (a process-local backplane does not)."""
@@ -64,6 +80,7 @@ class InProcessBackplane:
 
     def __init__(self) -> None:
         self._deliver: Deliver | None = None
+        self._present: set[str] = set()
 
     async def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
@@ -71,6 +88,15 @@ class InProcessBackplane:
     async def publish(self, channel: str, frame: bytes) -> None:
         if self._deliver is not None:
             await self._deliver(channel, frame)
+
+    async def mark_present(self, key: str, ttl: float | None) -> None:
+        if ttl is None:
+            self._present.discard(key)
+        else:
+            self._present.add(key)  # one process: present until removed
+
+    async def is_present(self, key: str) -> bool:
+        return key in self._present
 
     async def close(self) -> None:
         self._deliver = None

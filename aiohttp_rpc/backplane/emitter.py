@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..protocol.request import JSONRPCRequest
 from ..serialization import JSONCodec, json_deserialize, json_serialize
 from .base import BROADCAST, topic_channel
-from .envelope import seal
+from .envelope import pack
 from .redis import DEFAULT_MAX_FRAME_SIZE, RedisBackplane
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Emitter:
         """
         request = JSONRPCRequest(method=method, args=args or None, kwargs=kwargs or None)
         frame = self._codec.dumps(request.dump())
-        await self._backplane.publish(BROADCAST, seal(self._origin, frame, send_timeout))
+        await self._backplane.publish(BROADCAST, pack({'origin': self._origin, 'send_timeout': send_timeout}, frame))
 
     async def publish(self, topic: str, item: Any) -> None:
         """``item`` to every ``server.topic(topic)`` iterator of every worker.
@@ -72,7 +72,7 @@ class Emitter:
         Raises:
             BackplaneError: Redis cannot be reached, or the item is too large.
         """
-        await self._backplane.publish(topic_channel(topic), seal(self._origin, self._codec.dumps(item)))
+        await self._backplane.publish(topic_channel(topic), pack({'origin': self._origin}, self._codec.dumps(item)))
 
     async def aclose(self) -> None:
         """Let go of the Redis connection. Safe to call twice."""

@@ -1,33 +1,35 @@
-"""What travels on a backplane channel: a one-line header, then the frame as it goes to the peers.
+"""What travels on a backplane channel: a one-line JSON header, then the frame as it goes to the peers.
 
-``{"origin": <worker id>, "send_timeout": <seconds or null>}\\n<frame>``: the origin lets a worker skip what it
-published itself (it delivered it already, at once, and still does when the broker is down); the send timeout is
-the broadcast's slow-peer rule, applied by every worker. Topic items carry the item's JSON as the frame.
+The header always names the ``origin`` worker, so that a worker skips what it published itself (it delivered it
+already, at once, and still does when the broker is down). A broadcast adds its ``send_timeout`` (the slow-peer
+rule every worker applies); a relayed call adds the ``peer``, a correlation id and what it waits for. Topic
+items carry the item's JSON as the frame.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
-__all__ = ('open_envelope', 'seal')
+__all__ = ('pack', 'unpack')
 
 
-def seal(origin: str, frame: bytes, send_timeout: float | None = None) -> bytes:
-    """The frame with its header."""
-    return orjson.dumps({'origin': origin, 'send_timeout': send_timeout}) + b'\n' + frame
+def pack(header: dict[str, Any], frame: bytes) -> bytes:
+    """The frame with its header (which must hold ``origin``)."""
+    return orjson.dumps(header) + b'\n' + frame
 
 
-def open_envelope(data: bytes) -> tuple[str, float | None, bytes]:
-    """``(origin, send_timeout, frame)``.
+def unpack(data: bytes) -> tuple[dict[str, Any], bytes]:
+    """``(header, frame)``.
 
     Raises:
         ValueError: ``data`` is not an envelope.
     """
-    header, separator, frame = data.partition(b'\n')
+    head, separator, frame = data.partition(b'\n')
     if not separator:
         raise ValueError('no header line')
-    fields = orjson.loads(header)
-    origin, send_timeout = fields.get('origin'), fields.get('send_timeout')
-    if not isinstance(origin, str) or not (send_timeout is None or isinstance(send_timeout, (int, float))):
+    header = orjson.loads(head)
+    if type(header) is not dict or not isinstance(header.get('origin'), str):
         raise ValueError('not an envelope header')
-    return origin, send_timeout, frame
+    return header, frame

@@ -110,6 +110,32 @@ class RedisBackplane:
             raise BackplaneError(data={'details': f'Redis at {_shown(self.url)} cannot be reached: {exc}'}) from exc
         self.published += 1
 
+    async def mark_present(self, key: str, ttl: float | None) -> None:
+        """``SET <prefix>:present:<key> 1 PX <ttl>`` (``DEL`` for ``None``).
+
+        Raises:
+            BackplaneError: Redis cannot be reached.
+        """
+        name = f'{self.prefix}:present:{key}'
+        try:
+            if ttl is None:
+                await self._publisher.delete(name)
+            else:
+                await self._publisher.set(name, b'1', px=max(1, int(ttl * 1000)))
+        except _LOST as exc:
+            raise BackplaneError(data={'details': f'Redis at {_shown(self.url)} cannot be reached: {exc}'}) from exc
+
+    async def is_present(self, key: str) -> bool:
+        """``EXISTS <prefix>:present:<key>``.
+
+        Raises:
+            BackplaneError: Redis cannot be reached.
+        """
+        try:
+            return bool(await self._publisher.exists(f'{self.prefix}:present:{key}'))
+        except _LOST as exc:
+            raise BackplaneError(data={'details': f'Redis at {_shown(self.url)} cannot be reached: {exc}'}) from exc
+
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None:

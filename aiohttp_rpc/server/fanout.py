@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ..backplane.base import BROADCAST, Backplane, topic_channel
-from ..backplane.envelope import open_envelope, seal
+from ..backplane.envelope import pack, unpack
+from ..errors import JSONRPCError
 from ..serialization import JSONCodec
+from .relay import PRESENCE_TTL, Relay, worker_channel
 
 __all__ = ('DEFAULT_TOPIC_BUFFER', 'Fanout')
 
@@ -63,11 +66,20 @@ class Fanout:
         backplane: the broker (the in-process one by default).
         codec: the server's JSON codec.
         local_broadcast: ``await local_broadcast(frame, send_timeout) -> peers reached`` on this worker.
+        local_peer: this worker's peer of a given id, if it holds it (for calls relayed from other workers).
     """
 
-    def __init__(self, backplane: Backplane, codec: JSONCodec, local_broadcast: LocalBroadcast) -> None:
+    def __init__(
+        self,
+        backplane: Backplane,
+        codec: JSONCodec,
+        local_broadcast: LocalBroadcast,
+        local_peer: Callable[[str], Any] = lambda peer_id: None,
+    ) -> None:
         self.backplane = backplane
         self.worker = secrets.token_hex(8)
+        self.relay = Relay(backplane, self.worker, codec, local_peer)
+        self._heartbeat: asyncio.Task[None] | None = None
         self._codec = codec
         self._local_broadcast = local_broadcast
         self._topics: dict[str, set[_TopicQueue]] = {}
@@ -99,15 +111,36 @@ class Fanout:
                 waiter.set_result(None)
 
     async def start(self) -> None:
-        """Start listening (once; later calls wait for the first to finish)."""
+        """Start listening, and marking this worker present (once; later calls wait for the first to finish)."""
         if self._started is None:
-            self._started = asyncio.get_running_loop().create_task(self.backplane.start(self._heard))
+            self._started = asyncio.get_running_loop().create_task(self._start())
         await asyncio.shield(self._started)
 
+    async def _start(self) -> None:
+        await self.backplane.start(self._heard)
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+
+    async def _beat(self) -> None:
+        """Renew this worker's presence every third of its time to live (an outage skips a beat, no more)."""
+        while True:
+            try:
+                await self.backplane.mark_present(self.worker, PRESENCE_TTL)
+            except JSONRPCError as exc:
+                logger.debug('Presence not renewed: %s', exc)
+            await asyncio.sleep(PRESENCE_TTL / 3)
+
     async def close(self) -> None:
-        if self._started is not None:
-            self._started = None
-            await self.backplane.close()
+        if self._started is None:
+            return
+        self._started = None
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.cancel()
+            await asyncio.wait([heartbeat])
+        await self.relay.close()
+        with contextlib.suppress(JSONRPCError):
+            await self.backplane.mark_present(self.worker, None)  # peers of this worker fail at once from now
+        await self.backplane.close()
 
     async def broadcast(self, frame: bytes, send_timeout: float | None) -> int:
         """Deliver ``frame`` to this worker's peers, then publish it for the others; this worker's count.
@@ -118,7 +151,7 @@ class Fanout:
         delivered = await self._local_broadcast(frame, send_timeout)
         if self.backplane.spans_processes:
             await self.start()
-            await self.backplane.publish(BROADCAST, seal(self.worker, frame, send_timeout))
+            await self.backplane.publish(BROADCAST, pack({'origin': self.worker, 'send_timeout': send_timeout}, frame))
         return delivered
 
     async def publish(self, topic: str, item: Any) -> None:
@@ -130,7 +163,7 @@ class Fanout:
         self._to_topic(topic, item)
         if self.backplane.spans_processes:
             await self.start()
-            await self.backplane.publish(topic_channel(topic), seal(self.worker, self._codec.dumps(item)))
+            await self.backplane.publish(topic_channel(topic), pack({'origin': self.worker}, self._codec.dumps(item)))
 
     async def topic(self, name: str, *, buffer: int = DEFAULT_TOPIC_BUFFER) -> AsyncIterator[Any]:
         """Every item published on ``name`` from now on, by any worker, until the iterator is closed."""
@@ -157,14 +190,19 @@ class Fanout:
 
     async def _heard(self, channel: str, data: bytes) -> None:
         try:
-            origin, send_timeout, frame = open_envelope(data)
+            header, frame = unpack(data)
         except ValueError:
             logger.debug('Backplane frame on %r is not ours; ignored', channel)
             return
-        if origin == self.worker:
+        if channel.startswith('worker:'):
+            if channel == worker_channel(self.worker):
+                self.relay.heard(header, frame)
+            return
+        if header['origin'] == self.worker:
             return  # delivered here already, when it was sent
         if channel == BROADCAST:
-            await self._local_broadcast(frame, send_timeout)
+            send_timeout = header.get('send_timeout')
+            await self._local_broadcast(frame, send_timeout if isinstance(send_timeout, (int, float)) else None)
         elif channel.startswith('topic:'):
             name = channel[len('topic:') :]
             if name in self._topics:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, MutableMapping
 from concurrent.futures import Executor
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from aiohttp import WSCloseCode, WSMessage, web
 
 from ..backplane.base import Backplane, InProcessBackplane
+from ..caller.base import BaseJSONRPCClient
 from ..dispatch.context import ContextFactory
 from ..dispatch.dispatcher import (
     DEFAULT_BATCH_CONCURRENCY,
@@ -42,6 +44,7 @@ from ..ws import (
 from .base import BaseJSONRPCServer
 from .fanout import DEFAULT_TOPIC_BUFFER, Fanout
 from .origins import OriginPolicy
+from .relay import RelayTransport
 
 __all__ = ('DEFAULT_MAX_WS_CONNECTIONS', 'DEFAULT_WS_RESPONSE_KWARGS', 'WSJSONRPCServer', 'WSJSONResponseHandler')
 
@@ -168,7 +171,8 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         self._peer_timeout = peer_timeout
         self._max_subscriptions = max_subscriptions
         self._dropped_by_closed = 0  # items dropped for peers that have gone
-        self.fanout = Fanout(backplane or InProcessBackplane(), self.codec, self._broadcast_here)
+        self._peers_by_id: dict[str, WSPeer] = {}
+        self.fanout = Fanout(backplane or InProcessBackplane(), self.codec, self._broadcast_here, self._peers_by_id.get)
         self._on_unmatched = _response_hook(json_response_handler)
         self._peers_changed: list[asyncio.Future[None]] = []
 
@@ -204,7 +208,12 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         )
         if self.fanout.backplane.spans_processes:
             await self.fanout.start()  # listen to the other workers from the first connection on
-        peer = WSPeer(connection, json_serialize=self.codec.serialize, json_deserialize=self.codec.deserialize)
+        peer = WSPeer(
+            connection,
+            json_serialize=self.codec.serialize,
+            json_deserialize=self.codec.deserialize,
+            peer_id=f'{self.fanout.worker}:{secrets.token_hex(8)}',
+        )
         connection.context[PEER_KEY] = peer
         self._add_peer(peer)
         try:
@@ -216,6 +225,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         return ws
 
     def _add_peer(self, peer: WSPeer) -> None:
+        self._peers_by_id[peer.id] = peer
         self.peers.add(peer)
         self.rpc_websockets.add(peer.ws_connect)
         self._notify_peers_changed()
@@ -230,7 +240,28 @@ class WSJSONRPCServer(BaseJSONRPCServer):
         """Items ``drop_oldest`` subscriptions have dropped for slow peers since the server started."""
         return self._dropped_by_closed + sum(peer.transport.dropped_items for peer in self.peers)
 
+    def peer(self, peer_id: str) -> BaseJSONRPCClient:
+        """The peer ``peer_id`` (a :attr:`WSPeer.id <aiohttp_rpc.WSPeer.id>`), as a client to call and notify:
+        this worker's own, or, with a backplane that spans processes, one another worker holds (calls go through
+        the backplane to it and the replies come back). A peer that has gone, or whose worker has, fails at once
+        with ``TransportError``.
+
+        Raises:
+            LookupError: no such peer here, and no backplane to reach other workers.
+        """
+        local = self._peers_by_id.get(peer_id)
+        if local is not None:
+            return local
+        if not self.fanout.backplane.spans_processes:
+            raise LookupError(f'No peer {peer_id!r} on this server, and no backplane to other workers.')
+        return BaseJSONRPCClient(
+            transport=RelayTransport(self.fanout.relay, peer_id, self._peer_timeout),
+            json_serialize=self.codec.serialize,
+            json_deserialize=self.codec.deserialize,
+        )
+
     def _remove_peer(self, peer: WSPeer) -> None:
+        self._peers_by_id.pop(peer.id, None)
         if peer in self.peers:
             self._dropped_by_closed += peer.transport.dropped_items
         self.peers.discard(peer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -58,9 +59,12 @@ class WSPeer(BaseJSONRPCClient):
         json_serialize: JSONEncoderType = json_serialize,
         json_deserialize: JSONDecoderType = json_deserialize,
         error_map: Mapping[int, type[JSONRPCError]] = DEFAULT_KNOWN_ERRORS_MAP,
+        peer_id: str | None = None,
     ) -> None:
         super().__init__(json_serialize=json_serialize, json_deserialize=json_deserialize, error_map=error_map)
         self.transport = connection
+        self.id = secrets.token_hex(8) if peer_id is None else peer_id
+        """A stable string naming this peer in the deployment: ``server.peer(id)`` on any worker reaches it."""
         self._state = ClientState.OPENED  # the socket is already open
 
     @property
