@@ -82,7 +82,10 @@ print('Python', sys.version.split()[0] + ':', ', '.join(f'{name} {version(name)}
 
 
 def _install_and_test(session: nox.Session, *requirements: str) -> None:
-    session.install('-e', '.[dev]', *requirements)
+    # Bytecode compiled at install, as pip does and uv does not by default: the suite starts many interpreters
+    # (test_layering imports each module in a fresh one), and with PYTHONDONTWRITEBYTECODE set, as here, each of
+    # them would compile aiohttp and the rest from source again.
+    session.install('--compile-bytecode', '-e', '.[dev]', *requirements)
     session.run('python', '-c', _SHOW_VERSIONS, *sorted(_direct_dependencies()), silent=False)
     session.run('python', '-m', 'pytest', '-p', 'no:cacheprovider', *session.posargs)
 
