@@ -9,6 +9,8 @@ import re
 import sys
 import textwrap
 
+import pytest
+
 import aiohttp_rpc
 
 # Runs in a fresh interpreter. ``aiohttp_rpc/__init__.py`` imports the aiohttp transports, so the package is
@@ -86,6 +88,7 @@ def package_modules() -> list[str]:
     return modules
 
 
+@pytest.mark.timeout(180)  # some 90 interpreters, two at a time: about 30 s alone on 2 cores, past 60 s under load
 async def test_every_module_imports_alone() -> None:
     """Each module imported first, in its own fresh interpreter: an import cycle fails at least one of them."""
     modules = package_modules()
