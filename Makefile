@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.installed
 # `make demo PORT=8081` serves the demo on another port (0: any free one).
 PORT ?=
 
-.PHONY: test demo lint typecheck pytest bench clean
+.PHONY: test matrix demo lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,19 @@ test: $(STAMP)
 	$(BIN)/python -m coverage run -m pytest
 	$(BIN)/python -m coverage report --fail-under=90
 
+# The version matrix (noxfile.py): the suite on the declared floors, a middle aiohttp and the newest releases,
+# one fresh venv per session. `make matrix NOX_ARGS='-s newest'` picks sessions; `$(BIN)/nox -l` lists them.
+# It brings .venv up to date first: the suite checks that the install stamps are current.
+MATRIX_STAMP := $(VENV)/.installed-matrix
+NOX_ARGS ?=
+
+$(MATRIX_STAMP): $(BIN)/python
+	$(BIN)/python -m pip install --quiet --quiet 'nox[uv]>=2025.5.1'
+	touch $(MATRIX_STAMP)
+
+matrix: $(STAMP) $(MATRIX_STAMP)
+	$(BIN)/nox $(NOX_ARGS)
+
 demo: $(RUNTIME_STAMP)
 	$(BIN)/python examples/demo.py $(if $(PORT),--port $(PORT))
 
@@ -40,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build *.egg-info
+	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache .coverage build *.egg-info

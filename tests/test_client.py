@@ -542,7 +542,8 @@ async def test_timeout(stuck: Stuck) -> None:
     assert isinstance(error, TimeoutError)
     assert isinstance(error, errors.TransportError)
     assert isinstance(error, ConnectionError)
-    assert isinstance(error.__cause__, TimeoutError)
+    # aiohttp's timeout, chained: asyncio.TimeoutError, which is TimeoutError itself from Python 3.11 on.
+    assert isinstance(error.__cause__, asyncio.TimeoutError)
     assert error.data == {'details': f'No reply from {stuck.url} in time.'}
     await stuck.assert_dropped()
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -65,7 +66,20 @@ class Deployment:
         return f'ws://127.0.0.1:{self.port}/ws'
 
     def stderr_text(self) -> str:
-        return self.stderr.read_text()
+        return _CPYTHON_GH_109564.sub('', self.stderr.read_text())
+
+
+# CPython's own bug, fixed in 3.12.8 and 3.13.1 (gh-109564; pyenv here has 3.12.1 and 3.13.0): a connection the
+# listening socket accepted just as the server closed is collected later, and asyncio's Server._wakeup, already
+# run, fails on it. The refused() probes below make exactly such connections. Only that report is set aside.
+_CPYTHON_GH_109564 = re.compile(
+    r'Exception ignored in: <function _SelectorTransport\.__del__ at 0x[0-9a-f]+>\n'
+    r'Traceback \(most recent call last\):\n'
+    r'(?:  .*\n)*?'
+    r'.*in _wakeup\n'
+    r'(?:  .*\n)*?'
+    r"TypeError: 'NoneType' object is not iterable\n"
+)
 
 
 def free_port() -> int:

@@ -21,7 +21,9 @@ growth over the bound:
 
 On CPython 3.12 the three-peer case peaks at +52 to +63 MiB: glibc's adaptive mmap threshold keeps the freed
 1 MB blocks in the heap (with ``MALLOC_MMAP_THRESHOLD_=131072``: +15 MiB), while the connections' buffered bytes
-stay within the budget. CI runs 3.11; the version matrix is another issue's.
+stay within the budget. So from Python 3.12 on (the version matrix runs 3.12 and 3.13) the server runs with that
+fixed threshold, as the README advises: what is measured is then the bytes the connections hold, not what the
+allocator keeps for later.
 
 HTTP, 2,000 POSTs of ~1 KiB, 100 at a time: growth 2.0-2.5 MiB. Bound: 6 MiB.
 
@@ -110,8 +112,11 @@ def read_line(stdout: IO[str], unread: bytearray, timeout: float) -> str:
 
 @pytest.fixture
 def soak_server() -> Iterator[SoakServer]:
+    environ = dict(os.environ)
+    if sys.version_info >= (3, 12):  # see the module's docstring
+        environ['MALLOC_MMAP_THRESHOLD_'] = str(128 * 1024)
     process = subprocess.Popen(
-        [sys.executable, str(SERVER_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [sys.executable, str(SERVER_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environ
     )
     try:
         assert process.stdout is not None

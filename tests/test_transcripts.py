@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import rawws
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from wire import PARSE_ERROR, WS_PARSE_ERROR, canonical, raw_http, request_head, result
@@ -225,6 +226,10 @@ def all_cases() -> list[Any]:
     params = []
     for transcript in TRANSCRIPT_FILES.values():
         for case in transcript.cases:
+            # A case that needs a newer Python is not collected, rather than skipped: what it states cannot hold
+            # on this one (the README's "Python 3.10" note says what happens there instead).
+            if case.requires_python is not None and sys.version_info < case.requires_python:
+                continue
             for transport in ('http', 'ws'):
                 if case.only in (None, transport):
                     params.append(
@@ -320,9 +325,6 @@ async def replay_http(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> A
 
 async def send_frame(ws: aiohttp.ClientWebSocketResponse, case: Case) -> None:
     body = case.body
-    if case.text_frame:
-        await ws.send_frame(body, WSMsgType.TEXT)
-        return
     try:
         text = body.decode()
     except UnicodeDecodeError:
@@ -342,6 +344,21 @@ async def receive(ws: aiohttp.ClientWebSocketResponse) -> Answer:
     return Answer('unexpected', msg)
 
 
+async def raw_text_frame(url: str, body: bytes) -> Answer:
+    """Send ``body`` as one text frame, UTF-8 or not, and read what comes back. A raw client, because aiohttp's
+    own sends such bytes only through ``send_frame``, which releases before 3.11 lack."""
+    parsed = URL(url)
+    assert parsed.port is not None
+    async with await rawws.connect(parsed.port, parsed.path) as peer:
+        peer.send_text(body)
+        opcode, payload = await peer.receive(5)
+    if opcode == rawws.CLOSE:
+        return Answer('close', rawws.parse_close(payload)[0])
+    if opcode == rawws.TEXT:
+        return Answer('json', json.loads(payload))
+    return Answer('unexpected', (opcode, payload))
+
+
 async def ws_ping(session: aiohttp.ClientSession, url: str) -> Answer:
     async with session.ws_connect(url) as ws:
         await ws.send_bytes(PING)
@@ -358,6 +375,10 @@ async def replay_ws(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Asy
             app.router.add_get('/rpc', server.handle_http_request)
             app.on_shutdown.append(server.on_shutdown)
             url = str((await aiohttp_server(app)).make_url('/rpc'))
+            if case.text_frame:
+                answer = await raw_text_frame(url, case.body)
+                assert await ws_ping(session, url) == Answer('json', result('pong', id='health'))
+                return answer
             async with session.ws_connect(url, max_msg_size=0) as ws:
                 await send_frame(ws, case)
                 if case.expected('ws').kind == 'close':
@@ -388,8 +409,6 @@ def expected_answer(expected: Expected, transport: str) -> Answer:
 async def test_transcript(
     transcript: Transcript, case: Case, transport: str, replay_http: Replay, replay_ws: Replay
 ) -> None:
-    if case.requires_python is not None and sys.version_info < case.requires_python:
-        pytest.skip(f'needs Python {case.requires_python}')
     expected = expected_answer(case.expected(transport), transport)
     answer = await (replay_http if transport == 'http' else replay_ws)(transcript, case)
     if expected.kind == 'json' and answer.kind == 'json':

@@ -38,6 +38,21 @@ UNKNOWN_C = (['c'], 'Extra inputs are not permitted', 'extra_forbidden')
 
 NOT_AN_INT = 'Input should be a valid integer, unable to parse string as an integer'
 
+
+class StartsWith(str):
+    """Equal to any text that starts with it: for the tail of a pydantic message that pydantic itself words
+    differently from one release to another (we hand its words on as they are)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith(str(self))
+
+    __hash__ = str.__hash__
+
+
+# pydantic 2.6: "... invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found
+# `x` at 1"; newer: "... invalid character: found `x` at 0".
+INVALID_UUID = StartsWith('Input should be a valid UUID, invalid character: ')
+
 # -- the methods ----------------------------------------------------------------------------------------------
 
 
@@ -225,7 +240,7 @@ async def test_valid_params_are_converted(transport: Transport, message: Any, ex
                     'Input should be a valid datetime or date, invalid character in year',
                     'datetime_from_date_parsing',
                 ),
-                (['ids', 0], 'Input should be a valid UUID, invalid character: found `x` at 0', 'uuid_parsing'),
+                (['ids', 0], INVALID_UUID, 'uuid_parsing'),
             ),
         ),
         (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import logging
@@ -70,14 +71,18 @@ def serve(options: ServeOptions, *, log: Callable[[str], None]) -> None:
     with listen(options.host, options.port) as sock:
         host, port = sock.getsockname()[:2]
         origin = f'http://[{host}]:{port}' if ':' in host else f'http://{host}:{port}'
-
-        async def application() -> web.Application:
-            resolved = await resolve_target(target, options.target)
+        # The target (an async factory's too) is resolved on the loop that will serve it, but before run_app: a
+        # factory that fails is then our one-line error on every aiohttp release (before 3.10.6 run_app also
+        # logged the failed task, traceback and all, as an "unhandled exception during asyncio.run() shutdown").
+        loop = asyncio.new_event_loop()
+        try:
+            resolved = loop.run_until_complete(resolve_target(target, options.target))
             app = build_application(resolved, options)
-            log(_banner(options, resolved, origin))
-            return app
-
-        web.run_app(application(), sock=sock, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT, handler_cancellation=True)
+        except BaseException:
+            loop.close()
+            raise
+        log(_banner(options, resolved, origin))
+        web.run_app(app, sock=sock, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT, handler_cancellation=True, loop=loop)
 
 
 def load_target(spec: str) -> Any:

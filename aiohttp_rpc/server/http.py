@@ -57,6 +57,7 @@ _UTF8 = frozenset({'utf-8', 'utf8'})
 _VERDICT_CACHE_SIZE = 64
 _JSON_REPLY_HEADERS = CIMultiDictProxy(CIMultiDict({'Content-Type': 'application/json; charset=utf-8'}))
 _NO_CONTENT = 204
+_TOO_LARGE = 413
 
 
 class JSONRPCServer(BaseJSONRPCServer):
@@ -173,8 +174,8 @@ class JSONRPCServer(BaseJSONRPCServer):
                 body = await deadline(self._read_body(http_request), self.body_timeout)
         except DeadlineExceeded:
             raise web.HTTPRequestTimeout(text='The request body was not received in time.') from None
-        except web.HTTPRequestEntityTooLarge as exc:  # ours or aiohttp's: a JSON-RPC client can read this one
-            return self._too_large(exc)
+        except _BodyTooLarge as exc:
+            return self._too_large(exc.limit)
         message = body if charset is None else _decode(body, charset)
         if message is None:
             return web.Response(body=self.dispatcher.parse_error_reply, headers=_JSON_REPLY_HEADERS)
@@ -209,11 +210,19 @@ class JSONRPCServer(BaseJSONRPCServer):
         except ConnectionError:  # the client left while its reply was being written: nothing to do
             pass
 
-    def _too_large(self, exc: web.HTTPRequestEntityTooLarge) -> web.Response:
-        """413 with a JSON-RPC error (-32600, id null) saying what the limit is, for clients that parse JSON."""
-        details = exc.text or 'The request body is too large.'
+    def _too_large(self, limit: int) -> web.Response:
+        """413 with a JSON-RPC error (-32600, id null) saying what the limit is, for clients that parse JSON.
+
+        The words are ours, whichever limit was met: aiohttp's own exception says it differently from one release
+        to the next (before 3.14 it adds an "actual body size" that is only what had arrived when it stopped)."""
+        details = f'Maximum request body size {limit} exceeded.'
         reply = self.dispatcher.codec.dumps(error_reply(None, InvalidRequest(data={'details': details})))
-        return web.Response(status=exc.status, body=reply, headers=_JSON_REPLY_HEADERS)
+        response = web.Response(status=_TOO_LARGE, body=reply, headers=_JSON_REPLY_HEADERS)
+        # The rest of the body was never read: the connection cannot carry another request. Newer aiohttp closes
+        # it by itself; 3.10.0 kept it open and parsed the leftover body as the next request (a 400 to the client's
+        # next call, and an ERROR with a traceback in the log).
+        response.force_close()
+        return response
 
     def _judge_content_type(self, http_request: web.Request, raw_type: str | None) -> tuple[bool, str | None]:
         """``(accepted, charset to decode from or None for UTF-8)`` for a Content-Type header."""
@@ -230,16 +239,27 @@ class JSONRPCServer(BaseJSONRPCServer):
         app's limit bounds).
 
         Raises:
-            web.HTTPRequestEntityTooLarge: over either limit.
+            _BodyTooLarge: over either limit.
         """
         limit = self.max_body_size
         length = http_request.content_length
         if limit is not None and length is not None and length > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
-        body = await http_request.read()
+            raise _BodyTooLarge(limit)
+        try:
+            body = await http_request.read()
+        except web.HTTPRequestEntityTooLarge as exc:  # the app's client_max_size
+            raise _BodyTooLarge(http_request.client_max_size) from exc
         if limit is not None and len(body) > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(body))
+            raise _BodyTooLarge(limit)
         return body
+
+
+class _BodyTooLarge(Exception):
+    """Raised when a request body is over ``limit`` bytes (``max_body_size`` or the app's ``client_max_size``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
 def _decode(body: bytes, charset: str) -> str | None:

@@ -220,8 +220,7 @@ class WSJSONRPCServer(BaseJSONRPCServer):
             await connection.run()  # this task is the connection's reader
         finally:
             self._remove_peer(peer)
-            if not ws.closed:
-                await ws.close()
+            await connection.aclose()  # with the code of any close already under way (on_shutdown's 1001)
         return ws
 
     def _add_peer(self, peer: WSPeer) -> None:

@@ -32,6 +32,7 @@ from aiohttp import WSMessage, WSMsgType
 
 from ..caller.subscription import CloseReason
 from ..caller.transport import Decoded
+from ..compat import text_frame_sender
 from ..errors import JSONRPCError, ParseError, RequestRejected, RequestTimeoutError, TransportError
 from ..methods.progress import PROGRESS_METHOD, ProgressReport
 from ..methods.subscription import StreamOptions
@@ -118,6 +119,7 @@ class WSConnection:
         '_backlog',
         '_base_context',
         '_cancels',
+        '_close_frame',
         '_closed_future',
         '_dispatcher',
         '_dumps',
@@ -158,8 +160,7 @@ class WSConnection:
         self.context[STREAMS] = self
         self.state = ConnectionState.OPEN
         self._socket = SocketAccess(ws, max_buffered_bytes)
-        # aiohttp >= 3.11 sends our bytes as a text frame as they are; older versions need a str.
-        self._outbox = Outbox(getattr(ws, 'send_frame', self._send_str), self._socket)
+        self._outbox = Outbox(text_frame_sender(ws), self._socket)
         self._pending = PendingCalls(asyncio.get_running_loop(), timeout)
         self._dispatcher = dispatcher
         self._loads = json_deserialize if codec.deserialize is json_deserialize else codec.loads
@@ -172,6 +173,7 @@ class WSConnection:
         self._tasks = RequestTasks(max_in_flight, self._base_context)
         self._backlog: Backlog | None = None  # frames post() queued behind a backlog, and their sender
         self._closed_future: asyncio.Future[None] | None = None  # made when someone waits: idle connections stay small
+        self._close_frame: tuple[int, bytes] | None = None  # the code and reason the first close asked for
         self._max_subscriptions = max_subscriptions
         self._streams: Streams | None = None  # the subscriptions we serve, made at the first
         self._subscribing: dict[JSONRPCIDType, ItemSink] = {}  # our subscribe calls waiting for their reply
@@ -423,7 +425,7 @@ class WSConnection:
     async def _refuse(self, exc: RequestRejected) -> None:
         logger.info('WebSocket request refused: %s', exc.reason)
         self.state = ConnectionState.CLOSING
-        await self.ws.close(code=1008, message=exc.reason.encode()[:120])
+        await self._close_socket(1008, exc.reason.encode()[:120])
 
     # -- writing --------------------------------------------------------------------------------------------
 
@@ -525,18 +527,27 @@ class WSConnection:
             logger.info('Dropping a WebSocket peer too slow to take what was sent to it.')
             self.abort()
 
-    async def _send_str(self, payload: bytes, opcode: WSMsgType) -> None:  # pragma: no cover - aiohttp < 3.11
-        await self.ws.send_str(payload.decode())
-
     # -- closing --------------------------------------------------------------------------------------------
 
     async def aclose(self, code: int = 1000, message: bytes = b'') -> None:
-        """Close the socket with ``code`` after ending the connection's work. Safe to call twice."""
+        """Close the socket with ``code`` after ending the connection's work. Safe to call twice: the code of the
+        first call is the one sent."""
+        if self._close_frame is None:
+            self._close_frame = (code, message)
         if self.state is ConnectionState.OPEN:
             self.state = ConnectionState.CLOSING
         self._stop()
         await self._end_tasks()
+        await self._close_socket(code, message)
+
+    async def _close_socket(self, code: int, message: bytes) -> None:
+        """Send the close frame: the first code asked for wins. aiohttp before 3.10.4 wakes the reader before it
+        writes the frame, and the reader's task (a server handler closing on its way out) could get its own close
+        in first: with this, both send the same code (1001 on shutdown, not 1000)."""
+        if self._close_frame is None:
+            self._close_frame = (code, message)
         if not self.ws.closed:
+            code, message = self._close_frame
             await self.ws.close(code=code, message=message)
 
     def abort(self) -> None:
