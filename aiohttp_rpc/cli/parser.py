@@ -109,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument('--debug', action='store_true', help='print the traceback of a failure (serve: log at DEBUG)')
 
-    remote = argparse.ArgumentParser(add_help=False, parents=[debug])
-    remote.add_argument('url', metavar='URL', type=_url, help='http://, https://, ws:// or wss:// endpoint')
-    remote.add_argument(
+    # -H and -t, for every command that talks to a server.
+    talking = argparse.ArgumentParser(add_help=False, parents=[debug])
+    talking.add_argument(
         '-H',
         '--header',
         dest='headers',
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help='an HTTP header to send (on the handshake for WebSocket); repeatable',
     )
-    remote.add_argument(
+    talking.add_argument(
         '-t',
         '--timeout',
         metavar='SECONDS',
@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help='give up after this long, connecting included (default: %(default)g)',
     )
+
+    remote = argparse.ArgumentParser(add_help=False, parents=[talking])
+    remote.add_argument('url', metavar='URL', type=_url, help='http://, https://, ws:// or wss:// endpoint')
 
     call_arguments = argparse.ArgumentParser(add_help=False, parents=[remote])
     call_arguments.add_argument('method', metavar='METHOD', help='the method name')
@@ -173,28 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_command('discover', 'print the OpenRPC document (calls rpc.discover)', [remote])
 
     gen_client = add_command(
-        'gen-client', 'write a typed client module from an OpenRPC document', [debug], _GEN_CLIENT_EXAMPLES
+        'gen-client', 'write a typed client module from an OpenRPC document', [talking], _GEN_CLIENT_EXAMPLES
     )
     gen_client.add_argument('source', metavar='SOURCE', help='a server URL (calls rpc.discover) or an OpenRPC file')
     gen_client.add_argument('-o', '--output', metavar='FILE', help='where to write the module (default: stdout)')
-    gen_client.add_argument(
-        '-H',
-        '--header',
-        dest='headers',
-        metavar="'NAME: VALUE'",
-        type=_header,
-        action='append',
-        default=[],
-        help='an HTTP header to send with rpc.discover; repeatable',
-    )
-    gen_client.add_argument(
-        '-t',
-        '--timeout',
-        metavar='SECONDS',
-        type=_timeout,
-        default=30.0,
-        help='give up after this long (default: %(default)g)',
-    )
 
     serve = add_command('serve', 'serve a JSON-RPC server or aiohttp app from a module', [debug], _SERVE_EXAMPLES)
     serve.add_argument('target', metavar='TARGET', help='module:attribute')
