@@ -187,7 +187,7 @@ def test_an_implementation_that_differs_is_refused_at_registration(impl: object,
 def test_only_a_protocol_is_a_contract() -> None:
     with pytest.raises(errors.ServerConfigurationError) as caught:
         aiohttp_rpc.JSONRPCServer().add_api(Calc, Calc())
-    assert str(caught.value).endswith('is not a typing.Protocol class.')
+    assert str(caught.value) == f'Server configuration error: {Calc!r} is not a typing.Protocol class.'
 
 
 class ClientAPI(Protocol):
