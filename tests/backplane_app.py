@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -39,7 +40,28 @@ async def prices(symbol: str) -> AsyncIterator[Any]:
         yield price
 
 
-server.add_methods([aiohttp_rpc.JSONRPCMethod(whoami, pass_extra_kwargs=True), announce, ask, publish, prices])
+async def ticks() -> AsyncIterator[Any]:
+    """A resumable subscription to the topic ``ticks``."""
+    async for tick in server.topic('ticks'):
+        yield tick
+
+
+async def wait_listening(topic: str) -> None:
+    """Return once a ``server.topic(topic)`` iterator of this worker listens (at most 10 s)."""
+    await asyncio.wait_for(server.fanout.wait_listeners(topic, 1), 10)
+
+
+server.add_methods(
+    [
+        aiohttp_rpc.JSONRPCMethod(whoami, pass_extra_kwargs=True),
+        announce,
+        ask,
+        publish,
+        prices,
+        aiohttp_rpc.JSONRPCSubscription(ticks, resumable=True),
+        wait_listening,
+    ]
+)
 app = web.Application()
 app.router.add_get('/ws', server.handle_http_request)
 app.on_shutdown.append(server.on_shutdown)

@@ -190,3 +190,30 @@ async def test_two_workers_share_broadcasts_peers_topics_and_survive_a_redis_out
                 pytest.fail('broadcasts did not cross workers again after Redis came back')
         finally:
             restarted.stop()
+
+
+async def test_a_resumable_subscription_survives_its_worker_being_killed(redis: RedisServer, gunicorn: int) -> None:
+    async for clients in connect(gunicorn):  # both workers are up (the clients themselves are not used)
+        del clients
+    policy = aiohttp_rpc.ReconnectPolicy(initial_delay=0.05)
+    got: list[object] = []
+    async with (
+        aiohttp_rpc.WSJSONRPCClient(f'http://127.0.0.1:{gunicorn}/ws', reconnect=policy) as rpc,
+        aiohttp_rpc.Emitter(redis.url, prefix='gtest') as emitter,
+    ):
+        pid = (await rpc.call('whoami'))['pid']
+        async with rpc.subscribe('ticks', resume=True) as ticks:
+            await rpc.call('wait_listening', 'ticks')
+
+            async def publish_and_take(numbers: range) -> None:
+                for number in numbers:
+                    await emitter.publish('ticks', number)
+                while len(got) < numbers.stop:
+                    got.append(await asyncio.wait_for(ticks.__anext__(), 30))
+
+            await publish_and_take(range(0, 50))
+            os.kill(pid, signal.SIGKILL)  # the worker holding the subscription dies mid-stream
+            await publish_and_take(range(50, 100))  # published while the client reconnects, to the other worker
+            assert (await rpc.call('whoami'))['pid'] != pid
+            await publish_and_take(range(100, 110))
+    assert got == list(range(110))  # resumed from the Redis history: no loss, no gap

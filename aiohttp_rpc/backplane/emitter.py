@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol.request import JSONRPCRequest
 from ..serialization import JSONCodec, json_deserialize, json_serialize
-from .base import BROADCAST, topic_channel
+from .base import BROADCAST
 from .envelope import pack
 from .redis import DEFAULT_MAX_FRAME_SIZE, RedisBackplane
 
@@ -67,12 +67,13 @@ class Emitter:
         await self._backplane.publish(BROADCAST, pack({'origin': self._origin, 'send_timeout': send_timeout}, frame))
 
     async def publish(self, topic: str, item: Any) -> None:
-        """``item`` to every ``server.topic(topic)`` iterator of every worker.
+        """``item`` to every ``server.topic(topic)`` iterator of every worker (stored in the topic's history
+        first, when resumable subscriptions asked for one).
 
         Raises:
             BackplaneError: Redis cannot be reached, or the item is too large.
         """
-        await self._backplane.publish(topic_channel(topic), pack({'origin': self._origin}, self._codec.dumps(item)))
+        await self._backplane.publish_topic(topic, {'origin': self._origin}, self._codec.dumps(item))
 
     async def aclose(self) -> None:
         """Let go of the Redis connection. Safe to call twice."""

@@ -204,6 +204,8 @@ class BaseJSONRPCClient:
         unsubscribe: str | None = None,
         buffer: int = DEFAULT_BUFFER,
         on_overflow: OverflowPolicy = 'lagged',
+        resume: bool = False,
+        last_event_id: str | None = None,
         **kwargs: Any,
     ) -> Subscription:
         """A subscription to the peer's ``method_name`` (over a WebSocket): iterate it for the items.
@@ -217,6 +219,11 @@ class BaseJSONRPCClient:
             buffer: items held for the consumer before ``on_overflow`` applies (1024).
             on_overflow: ``'lagged'`` (default: the subscription ends, the iterator raises
                 ``SubscriptionLagged``) or ``'drop_oldest'`` (the oldest held item is dropped and counted).
+            resume: after a reconnect, ask a resumable subscription for the items missed meanwhile (after
+                ``sub.last_event_id``) instead of starting again with a :class:`~aiohttp_rpc.Gap`; a gap still
+                comes first when the peer cannot give them all.
+            last_event_id: with ``resume``, start after this event id (one kept from an earlier subscription,
+                even by another process).
 
         Example::
 
@@ -225,7 +232,15 @@ class BaseJSONRPCClient:
                     ...
         """
         return Subscription(
-            self, method_name, args, kwargs, unsubscribe=unsubscribe, buffer=buffer, on_overflow=on_overflow
+            self,
+            method_name,
+            args,
+            kwargs,
+            unsubscribe=unsubscribe,
+            buffer=buffer,
+            on_overflow=on_overflow,
+            resume=resume,
+            last_event_id=last_event_id,
         )
 
     async def notify(self, method_name: str, *args: Any, **kwargs: Any) -> None:

@@ -6,6 +6,11 @@ call is read, so no item can come too early), which holds at most ``buffer`` ite
 ``on_overflow``. How a subscription ended is :attr:`Subscription.close_reason`; an end that loses items is never
 silent: an error or a lag raises from the iterator, and after a reconnect the iterator first yields a
 :class:`Gap`.
+
+With ``resume=True`` the subscription remembers the event id of the last item taken (items of a resumable
+subscription carry one) and, after a reconnect, subscribes again asking for the items after it: when the peer
+gives them, the iteration goes on without a gap; otherwise (the peer's history no longer holds them, or the
+subscription is not resumable) a :class:`Gap` comes first, as without ``resume``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import JSONRPCError, SubscriptionLagged, SubscriptionsUnavailable, TransportError
+from ..methods.subscription import LAST_EVENT_ID
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -49,11 +55,12 @@ class CloseReason(enum.Enum):
 
 
 class Gap:
-    """Yielded by a subscription's iterator where items may be missing: the connection was lost and the
-    subscription re-established (under a new id) after a reconnect.
+    """Yielded by a subscription's iterator where items may be missing.
 
     Attributes:
-        reason: why (``'reconnected'``).
+        reason: why: ``'reconnected'`` (the connection was lost and the subscription re-established, under a new
+            id, without the items missed meanwhile) or ``'missed'`` (the peer says items of its topic are missing
+            here: its history no longer held them, or it fell behind the topic).
     """
 
     __slots__ = ('reason',)
@@ -91,7 +98,7 @@ class ItemSink:
         self.limit = limit
         self.overflow = overflow
         self._load_error = load_error
-        self._items: collections.deque[Any] = collections.deque()
+        self._items: collections.deque[tuple[Any, str | None] | Gap] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
         self.end: CloseReason | None = None
         self.error: JSONRPCError | None = None
@@ -111,7 +118,10 @@ class ItemSink:
                     details = f"More than {self.limit} items waited for the consumer (this client's buffer)."
                     self.finish(CloseReason.LAGGED, SubscriptionLagged(data={'details': details}))
                     return True
-            self._items.append(params['result'])
+            if params.get('gap') is True:
+                self._items.append(Gap('missed'))
+            event_id = params.get('eventId')
+            self._items.append((params['result'], event_id if type(event_id) is str else None))
         elif 'error' in params:
             error = self._load_error(params['error'])
             reason = CloseReason.LAGGED if isinstance(error, SubscriptionLagged) else CloseReason.ERROR
@@ -135,8 +145,9 @@ class ItemSink:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def next(self) -> Any:
-        """The next item; raises :class:`_Ended` once the items are taken and the stream has ended."""
+    async def next(self) -> tuple[Any, str | None] | Gap:
+        """The next item with its event id, or a gap the peer marked; raises :class:`_Ended` once the items are
+        taken and the stream has ended."""
         while not self._items:
             if self.end is not None:
                 raise _Ended(self.end, self.error)
@@ -169,6 +180,7 @@ class Subscription:
         id: the current subscription id (``None`` before subscribing).
         close_reason: how it ended (a :class:`CloseReason`), ``None`` while live.
         dropped: items dropped by ``on_overflow='drop_oldest'``.
+        last_event_id: the event id of the last item taken (items of resumable subscriptions carry one).
 
     Example::
 
@@ -187,6 +199,8 @@ class Subscription:
         unsubscribe: str | None = None,
         buffer: int = DEFAULT_BUFFER,
         on_overflow: OverflowPolicy = 'lagged',
+        resume: bool = False,
+        last_event_id: str | None = None,
     ) -> None:
         if buffer < 1:
             raise ValueError(f'buffer must be at least 1, not {buffer}.')
@@ -202,8 +216,12 @@ class Subscription:
         self.id: str | None = None
         self.close_reason: CloseReason | None = None
         self.check_item: Callable[[Any], Any] | None = None  # set by a typed proxy: checks and converts each item
+        self.resume = resume
+        self.last_event_id = last_event_id
         self._sink: ItemSink | None = None
         self._dropped_before = 0
+        self._resuming = False  # subscribed again to resume: a gap unless the first item shows the peer resumed
+        self._held: tuple[Any, str | None] | _Ended | None = None  # what comes after a gap yielded first
 
     @property
     def dropped(self) -> int:
@@ -257,6 +275,8 @@ class Subscription:
             )
         sink = ItemSink(self.buffer, self.on_overflow, self._load_error)
         request = client.build_request(self.method, self.args, self.kwargs)
+        if self.resume and self.last_event_id is not None:
+            request.meta = {LAST_EVENT_ID: self.last_event_id}
         response = await client.direct_call(request, subscription=sink)
         if response is None:  # pragma: no cover - a request with an id always gets one
             raise TransportError(data={'details': f'No reply to subscribing to {self.method}.'})
@@ -268,6 +288,7 @@ class Subscription:
             )
         self.id = response.result
         self._sink = sink
+        self._resuming = self.resume and self.last_event_id is not None
         return self.id
 
     def _load_error(self, error: Any) -> JSONRPCError:
@@ -279,6 +300,11 @@ class Subscription:
         return TransportError(data={'details': f'{self.method} ended with an error that is not an error object.'})
 
     async def __anext__(self) -> Any:
+        held, self._held = self._held, None
+        if isinstance(held, _Ended):
+            return await self._ended(held)
+        if held is not None:
+            return self._take(held)
         if self._sink is None:
             if self.close_reason is not None:
                 raise StopAsyncIteration
@@ -286,9 +312,26 @@ class Subscription:
         sink = self._sink
         assert sink is not None
         try:
-            item = await sink.next()
+            entry = await sink.next()
         except _Ended as ended:
+            if self._resuming:  # ended before showing that it resumed: what it missed is unknown
+                self._resuming, self._held = False, ended
+                return Gap()
             return await self._ended(ended)
+        if isinstance(entry, Gap):
+            self._resuming = False
+            return entry
+        if self._resuming:
+            self._resuming = False
+            if entry[1] is None:  # items without event ids: the peer did not resume
+                self._held = entry
+                return Gap()
+        return self._take(entry)
+
+    def _take(self, entry: tuple[Any, str | None]) -> Any:
+        item, event_id = entry
+        if event_id is not None:
+            self.last_event_id = event_id
         return item if self.check_item is None else self.check_item(item)
 
     async def _ended(self, ended: _Ended) -> Any:
@@ -299,6 +342,8 @@ class Subscription:
             except TransportError:
                 pass  # could not subscribe again: the connection is lost after all
             else:
+                if self._resuming:
+                    return await self.__anext__()
                 return Gap()
         self.close_reason = ended.reason
         if ended.reason is CloseReason.LAGGED and ended.error is not None and not ended.error.remote:

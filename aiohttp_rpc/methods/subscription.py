@@ -11,6 +11,11 @@ The wire format is the one jsonrpsee and go-ethereum clients read:
 * the unsubscribe method takes the id (``[id]`` or ``{"subscription": id}``) and answers ``true`` if it ended
   a live subscription, else ``false``.
 
+A resumable subscription (``resumable=True``) adds an ``"eventId"`` to each item it read from a topic
+(``server.topic(...)``), and ``"gap": true`` to an item before which items of the topic are missing. A subscribe
+call that carries ``"_meta": {"lastEventId": <id>}`` starts with the topic's items after that one, from the
+topic's history (see :class:`Cursor`).
+
 This module is the method side, free of any transport; the connection that pushes items is a
 :class:`StreamHost` (the WebSocket connection, :mod:`aiohttp_rpc.ws.streams`), found in the request context.
 """
@@ -23,6 +28,7 @@ import inspect
 import typing
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -37,14 +43,17 @@ if TYPE_CHECKING:
     from ..typedefs import JSONRPCIDType
 
 __all__ = (
+    'DEFAULT_HISTORY',
     'DEFAULT_QUEUE_SIZE',
     'DEFAULT_SEND_TIMEOUT',
     'SLOW_POLICIES',
+    'Cursor',
     'JSONRPCSubscription',
     'SlowPolicy',
     'StreamHost',
     'StreamOptions',
     'UnsubscribeMethod',
+    'current_cursor',
 )
 
 SlowPolicy = Literal['block', 'drop_oldest', 'close']
@@ -58,6 +67,44 @@ DEFAULT_QUEUE_SIZE = 256
 
 DEFAULT_SEND_TIMEOUT = 5.0
 """Seconds a ``close`` subscription's item may wait for room before the subscription ends as lagged."""
+
+DEFAULT_HISTORY = 256
+"""Items of its topic a resumable subscription asks to be kept for subscribers that come back."""
+
+LAST_EVENT_ID = 'lastEventId'
+"""The ``_meta`` member of a subscribe call that resumes after the event it names."""
+
+
+@dataclass(slots=True)
+class Cursor:
+    """Where a resumable subscription stands in the topic it reads; the subscription's task holds it (see
+    :func:`current_cursor`) and ``server.topic()`` moves it.
+
+    Attributes:
+        history: items of the topic to keep for subscribers that come back.
+        after: the event id the subscriber resumes after (``None``: it starts with live items).
+        event_id: the event id of the item the topic gave last (``None``: the item has none).
+        gap: set when items before the next one are missing (the history no longer held them, or the topic's
+            reader fell behind); the next item carries ``"gap": true`` and clears it.
+    """
+
+    history: int
+    after: str | None = None
+    event_id: str | None = None
+    gap: bool = False
+
+
+_CURSOR: ContextVar[Cursor | None] = ContextVar('aiohttp_rpc_cursor', default=None)
+
+
+def current_cursor() -> Cursor | None:
+    """The cursor of the resumable subscription whose task is running, if any."""
+    return _CURSOR.get()
+
+
+def enter_cursor(cursor: Cursor) -> None:
+    """Make ``cursor`` the current one for the rest of the running task (a subscription's own task)."""
+    _CURSOR.set(cursor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +128,15 @@ class StreamHost(Protocol):
     """What a connection that can push items to its peer offers subscriptions (found in the request context
     under :data:`~aiohttp_rpc.protocol.context.STREAMS`)."""
 
-    def open_stream(self, items: AsyncIterator[Any], options: StreamOptions, request_id: JSONRPCIDType) -> str:
+    def open_stream(
+        self,
+        items: AsyncIterator[Any],
+        options: StreamOptions,
+        request_id: JSONRPCIDType,
+        cursor: Cursor | None = None,
+    ) -> str:
         """Take ``items`` as a new subscription opened by the call ``request_id`` and return its id; its items
-        go out once the reply to that call has been written.
+        go out once the reply to that call has been written. A resumable subscription's task holds ``cursor``.
 
         Raises:
             TooManySubscriptions: the connection has as many as it may.
@@ -119,6 +172,12 @@ class JSONRPCSubscription(BaseJSONRPCMethod):
               :class:`~aiohttp_rpc.errors.SubscriptionLagged`.
         queue_size: see ``on_slow='drop_oldest'``.
         send_timeout: see ``on_slow='close'``.
+        resumable: the subscription may be resumed: each item read from a topic (``server.topic(...)``)
+            carries its event id, the topic keeps its last ``history`` items (in memory, or in a Redis stream
+            with the Redis backplane), and a subscriber that comes back with ``resume=True`` gets the items
+            it missed, or a gap when they are gone. The generator runs again for the resumed subscription
+            (only the topic's items are replayed), so leave it off for generators with side effects.
+        history: see ``resumable``.
         pass_extra_kwargs, validate, guards, errors, summary, description: as for
             :class:`~aiohttp_rpc.JSONRPCMethod`.
 
@@ -141,6 +200,8 @@ class JSONRPCSubscription(BaseJSONRPCMethod):
         on_slow: SlowPolicy = 'block',
         queue_size: int = DEFAULT_QUEUE_SIZE,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        resumable: bool = False,
+        history: int = DEFAULT_HISTORY,
         pass_extra_kwargs: bool = False,
         validate: bool | None = None,
         guards: Iterable[Guard] = (),
@@ -158,6 +219,8 @@ class JSONRPCSubscription(BaseJSONRPCMethod):
             )
         if queue_size < 1:
             raise ServerConfigurationError(data={'details': f'queue_size must be at least 1, not {queue_size}.'})
+        if history < 1:
+            raise ServerConfigurationError(data={'details': f'history must be at least 1, not {history}.'})
         self._source = JSONRPCMethod(
             func,
             name=name,
@@ -179,6 +242,8 @@ class JSONRPCSubscription(BaseJSONRPCMethod):
         self.on_slow: SlowPolicy = on_slow
         self.queue_size = queue_size
         self.send_timeout = send_timeout
+        self.resumable = resumable
+        self.history = history
 
     @property
     def takes_extra_kwargs(self) -> bool:
@@ -258,7 +323,14 @@ class JSONRPCSubscription(BaseJSONRPCMethod):
             return None  # no reply could carry the id: nothing is started
         items = await self._source(args, kwargs, extra_kwargs)
         options = StreamOptions(self.notification_name(called), self.on_slow, self.queue_size, self.send_timeout)
-        return host.open_stream(items, options, request.id)
+        cursor = None
+        if self.resumable:
+            after = None if request.meta is None else request.meta.get(LAST_EVENT_ID)
+            if after is None or type(after) is str:
+                cursor = Cursor(self.history, after)
+            else:  # a resume from a position that cannot be: what it missed is unknown
+                cursor = Cursor(self.history, gap=True)
+        return host.open_stream(items, options, request.id, cursor)
 
 
 class UnsubscribeMethod(BaseJSONRPCMethod):

@@ -108,11 +108,13 @@ class StreamDoc:
         notification: the method name of the item notifications.
         unsubscribe: the method that ends the subscription.
         item: the JSON Schema of one item (from the generator's ``AsyncIterator[T]`` annotation).
+        history: for a resumable subscription, the items of its topic kept for subscribers that come back.
     """
 
     notification: str
     unsubscribe: str
     item: JSONSchema
+    history: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +172,8 @@ def build_catalog(server: Registry, *, exclude: Iterable[str] = (DISCOVER_METHOD
 
 
 def _stream(name: str, method: JSONRPCSubscription, item: JSONSchema) -> StreamDoc:
-    return StreamDoc(method.notification_name(name), method.unsubscribe_name(name), item)
+    history = method.history if method.resumable else None
+    return StreamDoc(method.notification_name(name), method.unsubscribe_name(name), item, history)
 
 
 def _description(method: BaseJSONRPCMethod, described: dict[str, str]) -> str | None:

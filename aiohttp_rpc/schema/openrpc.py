@@ -8,7 +8,8 @@ are described once in ``components.schemas``.
 
 A subscription (see :class:`~aiohttp_rpc.JSONRPCSubscription`) is a method whose result is the subscription id (a
 string), marked with the extension ``x-subscription``: ``{"notification": <the item notifications' method>,
-"unsubscribe": <the unsubscribe method>, "item": <a Content Descriptor of one item>}``. Its unsubscribe method is
+"unsubscribe": <the unsubscribe method>, "item": <a Content Descriptor of one item>}``, and for a resumable one
+``"resumable": {"history": <items kept>}``. Its unsubscribe method is
 listed as a method of its own. A method behind a guard (see :mod:`aiohttp_rpc.server.guards`) is marked
 ``"x-guarded": true``: a call needs what the guard checks (a token, a header, a session...).
 
@@ -108,6 +109,8 @@ def _method_object(method: MethodDoc, tag_descriptions: Mapping[str, str]) -> di
             'unsubscribe': method.stream.unsubscribe,
             'item': {'name': 'item', 'schema': method.stream.item},
         }
+        if method.stream.history is not None:
+            entry['x-subscription']['resumable'] = {'history': method.stream.history}
     if method.guarded:
         entry['x-guarded'] = True
     if method.errors:

@@ -4,6 +4,12 @@ What a worker sends it delivers itself at once, then publishes for the others (e
 broadcast reaches this worker's peers even while the broker is down; the others get it at most once, in the
 order each worker published. Topic items go to the ``server.topic(name)`` iterators of every worker; each
 iterator holds at most ``buffer`` items its reader has not taken, then drops the oldest (counted).
+
+A ``topic()`` iterator read by a resumable subscription (one whose task holds a
+:class:`~aiohttp_rpc.methods.subscription.Cursor`) asks the backplane to keep the topic's history, and moves the
+cursor: each item's event id, and a gap where the items it hears do not follow on from the last one. Resuming
+after an event id, it first gives the items after it from the history (a gap when they are gone), then the live
+ones it has not given yet.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from ..backplane.base import BROADCAST, Backplane, topic_channel
+from ..backplane.base import BROADCAST, Backplane, Position, event_order
 from ..backplane.envelope import pack, unpack
-from ..errors import JSONRPCError
+from ..errors import BackplaneError, JSONRPCError
+from ..methods.subscription import Cursor, current_cursor
 from ..serialization import JSONCodec
 from .relay import PRESENCE_TTL, Relay, worker_channel
 
@@ -31,17 +38,20 @@ DEFAULT_TOPIC_BUFFER = 1024
 
 LocalBroadcast = Callable[[bytes, 'float | None'], Awaitable[int]]
 
+# A topic item as iterators hold it: (item, event id, the event id before it); no ids without a history.
+_Entry = tuple[Any, 'str | None', 'str | None']
+
 
 class _TopicQueue:
     __slots__ = ('_items', '_waiter', 'dropped', 'limit')
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._items: collections.deque[Any] = collections.deque()
+        self._items: collections.deque[_Entry] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
         self.dropped = 0
 
-    def put(self, item: Any) -> None:
+    def put(self, item: _Entry) -> None:
         if len(self._items) >= self.limit:
             self._items.popleft()
             self.dropped += 1
@@ -49,7 +59,7 @@ class _TopicQueue:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def get(self) -> Any:
+    async def get(self) -> _Entry:
         while not self._items:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
@@ -57,6 +67,18 @@ class _TopicQueue:
             finally:
                 self._waiter = None
         return self._items.popleft()
+
+
+def _entry(item: Any, position: Position | None) -> _Entry:
+    if position is None:
+        return item, None, None
+    return item, position.event_id, position.previous
+
+
+def _after(event_id: str, last: str) -> bool:
+    """Whether ``event_id`` comes after ``last`` (ids that cannot be compared count as later)."""
+    this, that = event_order(event_id), event_order(last)
+    return this is None or that is None or this > that
 
 
 class Fanout:
@@ -83,6 +105,7 @@ class Fanout:
         self._codec = codec
         self._local_broadcast = local_broadcast
         self._topics: dict[str, set[_TopicQueue]] = {}
+        self._kept: dict[str, list[int]] = {}  # topic -> the history each resumable reader of this worker asks for
         self._started: asyncio.Task[None] | None = None
         self._listeners_changed: list[asyncio.Future[None]] = []
         self._dropped_by_closed = 0
@@ -121,10 +144,13 @@ class Fanout:
         self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
 
     async def _beat(self) -> None:
-        """Renew this worker's presence every third of its time to live (an outage skips a beat, no more)."""
+        """Renew this worker's presence, and the histories its readers ask for, every third of the presence's time
+        to live (an outage skips a beat, no more)."""
         while True:
             try:
                 await self.backplane.mark_present(self.worker, PRESENCE_TTL)
+                for topic, asks in list(self._kept.items()):
+                    await self.backplane.keep_history(topic, max(asks))
             except JSONRPCError as exc:
                 logger.debug('Presence not renewed: %s', exc)
             await asyncio.sleep(PRESENCE_TTL / 3)
@@ -160,33 +186,91 @@ class Fanout:
         Raises:
             BackplaneError: the other workers could not be reached (this worker's iterators have the item).
         """
-        self._to_topic(topic, item)
         if self.backplane.spans_processes:
             await self.start()
-            await self.backplane.publish(topic_channel(topic), pack({'origin': self.worker}, self._codec.dumps(item)))
+        try:
+            position = await self.backplane.publish_topic(topic, {'origin': self.worker}, self._codec.dumps(item))
+        except BackplaneError:
+            self._to_topic(topic, (item, None, None))  # this worker's iterators have it all the same
+            raise
+        self._to_topic(topic, _entry(item, position))
 
     async def topic(self, name: str, *, buffer: int = DEFAULT_TOPIC_BUFFER) -> AsyncIterator[Any]:
-        """Every item published on ``name`` from now on, by any worker, until the iterator is closed."""
-        if self.backplane.spans_processes:
+        """Every item published on ``name`` from now on, by any worker, until the iterator is closed; read by a
+        resumable subscription, first the items it missed (see the module docstring)."""
+        cursor = current_cursor()
+        if self.backplane.spans_processes or cursor is not None:
             await self.start()
+        if cursor is not None:  # the history is kept from before this iterator listens
+            self._kept.setdefault(name, []).append(cursor.history)
         queue = _TopicQueue(buffer)
-        self._topics.setdefault(name, set()).add(queue)
-        self._changed()
         try:
+            if cursor is not None:
+                await self._keep(name, cursor)
+            self._topics.setdefault(name, set()).add(queue)
+            self._changed()
+            last: str | None = None
+            if cursor is not None:
+                missed = await self._missed(name, cursor)
+                if not cursor.gap:
+                    last = cursor.after
+                for stored_id, frame in missed:
+                    cursor.event_id = last = stored_id
+                    yield self._codec.loads(frame)
             while True:
-                yield await queue.get()
+                item, event_id, previous = await queue.get()
+                if cursor is not None:
+                    if event_id is not None and last is not None:
+                        if not _after(event_id, last):
+                            continue  # given from the history already
+                        if previous != last:
+                            cursor.gap = True
+                    if event_id is not None:
+                        last = event_id
+                    cursor.event_id = event_id
+                yield item
         finally:
             listeners = self._topics.get(name)
             if listeners is not None:
                 listeners.discard(queue)
                 if not listeners:
                     del self._topics[name]
+            if cursor is not None:
+                asks = self._kept[name]
+                asks.remove(cursor.history)
+                if not asks:
+                    del self._kept[name]
             self._dropped_by_closed += queue.dropped
             self._changed()
 
-    def _to_topic(self, topic: str, item: Any) -> None:
+    async def _keep(self, name: str, cursor: Cursor) -> None:
+        """Ask for the topic's history (a resumed reader cannot know what it missed when the broker is away)."""
+        try:
+            await self.backplane.keep_history(name, cursor.history)
+        except BackplaneError as exc:
+            logger.debug('History of %r not kept: %s', name, exc)
+            if cursor.after is not None:
+                cursor.gap = True
+
+    async def _missed(self, name: str, cursor: Cursor) -> list[tuple[str, bytes]]:
+        """The items after the cursor's ``after`` in the topic's history (none, and a gap, when they are gone or
+        cannot be read)."""
+        if cursor.after is None or cursor.gap:
+            return []
+        missed = None
+        if event_order(cursor.after) is not None:
+            try:
+                missed = await self.backplane.history(name, cursor.after, cursor.history)
+            except BackplaneError as exc:
+                logger.debug('History of %r not read: %s', name, exc)
+        if missed is None:
+            cursor.gap = True
+            return []
+        return missed
+
+    def _to_topic(self, topic: str, entry: _Entry) -> None:
         for queue in tuple(self._topics.get(topic, ())):
-            queue.put(item)
+            queue.put(entry)
 
     async def _heard(self, channel: str, data: bytes) -> None:
         try:
@@ -206,4 +290,12 @@ class Fanout:
         elif channel.startswith('topic:'):
             name = channel[len('topic:') :]
             if name in self._topics:
-                self._to_topic(name, self._codec.loads(frame))
+                event_id, previous = header.get('id'), header.get('prev')
+                self._to_topic(
+                    name,
+                    (
+                        self._codec.loads(frame),
+                        event_id if type(event_id) is str else None,
+                        previous if type(previous) is str else None,
+                    ),
+                )

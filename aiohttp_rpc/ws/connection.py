@@ -35,7 +35,7 @@ from ..caller.transport import Decoded
 from ..compat import text_frame_sender
 from ..errors import JSONRPCError, ParseError, RequestRejected, RequestTimeoutError, TransportError
 from ..methods.progress import PROGRESS_METHOD, ProgressReport
-from ..methods.subscription import StreamOptions
+from ..methods.subscription import Cursor, StreamOptions
 from ..protocol.context import STREAMS, WS, RequestContext
 from ..protocol.response import JSONRPCResponse
 from ..serialization import json_deserialize
@@ -356,7 +356,13 @@ class WSConnection:
 
     # -- subscriptions we serve --------------------------------------------------------------------------------
 
-    def open_stream(self, items: AsyncIterator[Any], options: StreamOptions, request_id: JSONRPCIDType) -> str:
+    def open_stream(
+        self,
+        items: AsyncIterator[Any],
+        options: StreamOptions,
+        request_id: JSONRPCIDType,
+        cursor: Cursor | None = None,
+    ) -> str:
         """Serve ``items`` as a subscription of the peer's (see :class:`~aiohttp_rpc.methods.subscription.StreamHost`).
 
         Raises:
@@ -365,7 +371,7 @@ class WSConnection:
         streams = self._streams
         if streams is None:
             streams = self._streams = Streams(self._outbox, self._post_end, self._dumps, self._max_subscriptions)
-        return streams.open(items, options, request_id)
+        return streams.open(items, options, request_id, cursor)
 
     async def close_stream(self, subscription_id: str) -> bool:
         """End the peer's subscription ``subscription_id``; False if it is not live."""

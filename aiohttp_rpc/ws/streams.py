@@ -13,6 +13,9 @@ Slow subscribers (see :class:`~aiohttp_rpc.JSONRPCSubscription`'s ``on_slow``):
 * ``drop_oldest``: items wait in a queue of ``queue_size`` frames while the buffer is full; the oldest is dropped
   past that (counted). Held: the budget plus ``queue_size`` frames per subscription.
 * ``close``: an item that waits longer than ``send_timeout`` ends the subscription with ``SubscriptionLagged``.
+
+A resumable subscription's task holds its :class:`~aiohttp_rpc.methods.subscription.Cursor`: the topic the
+generator reads sets the event id of each item (and flags gaps), which the item's notification carries.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from ..constants import VERSION_2_0
 from ..errors import InternalError, JSONRPCError, SubscriptionLagged, TooManySubscriptions
-from ..methods.subscription import StreamOptions
+from ..methods.subscription import Cursor, StreamOptions, enter_cursor
 from .outbox import Outbox
 
 __all__ = ('MAX_SUBSCRIPTIONS', 'Streams', 'new_subscription_id')
@@ -46,12 +49,18 @@ def new_subscription_id() -> str:
 
 
 class _Stream:
-    __slots__ = ('dropped', 'id', 'items', 'options', 'queue', 'request_id', 'sender', 'task')
+    __slots__ = ('cursor', 'dropped', 'id', 'items', 'options', 'queue', 'request_id', 'sender', 'task')
 
     def __init__(
-        self, subscription_id: str, items: AsyncIterator[Any], options: StreamOptions, request_id: Any
+        self,
+        subscription_id: str,
+        items: AsyncIterator[Any],
+        options: StreamOptions,
+        request_id: Any,
+        cursor: Cursor | None,
     ) -> None:
         self.id = subscription_id
+        self.cursor = cursor
         self.items = items
         self.options = options
         self.request_id = request_id
@@ -92,15 +101,18 @@ class Streams:
         """True while some subscription waits for the reply to its subscribe call to be written."""
         return bool(self._unannounced)
 
-    def open(self, items: AsyncIterator[Any], options: StreamOptions, request_id: Any) -> str:
+    def open(
+        self, items: AsyncIterator[Any], options: StreamOptions, request_id: Any, cursor: Cursor | None = None
+    ) -> str:
         """Take ``items`` as a new subscription opened by the call ``request_id``; it starts at :meth:`announce`.
+        A resumable subscription's task holds ``cursor``.
 
         Raises:
             TooManySubscriptions: ``limit`` subscriptions are open.
         """
         if self._limit is not None and len(self._live) >= self._limit:
             raise TooManySubscriptions(data={'details': f'At most {self._limit} subscriptions per connection.'})
-        stream = _Stream(new_subscription_id(), items, options, request_id)
+        stream = _Stream(new_subscription_id(), items, options, request_id, cursor)
         self._live[stream.id] = stream
         self._unannounced.setdefault(request_id, []).append(stream)
         return stream.id
@@ -148,15 +160,19 @@ class Streams:
     async def _run(self, stream: _Stream) -> None:
         options = stream.options
         end: dict[str, Any] | None = None
+        cursor = stream.cursor
+        if cursor is not None:
+            enter_cursor(cursor)
         try:
             async for item in stream.items:
-                frame = self._dumps(
-                    {
-                        'jsonrpc': VERSION_2_0,
-                        'method': options.notification,
-                        'params': {'subscription': stream.id, 'result': item},
-                    }
-                )
+                params = {'subscription': stream.id, 'result': item}
+                if cursor is not None:
+                    if cursor.event_id is not None:
+                        params['eventId'] = cursor.event_id
+                    if cursor.gap:
+                        params['gap'] = True
+                        cursor.gap = False
+                frame = self._dumps({'jsonrpc': VERSION_2_0, 'method': options.notification, 'params': params})
                 await self._deliver(stream, frame)
             if stream.sender is not None:
                 await stream.sender  # what is queued goes out before the end
