@@ -298,6 +298,15 @@ async def test_a_subscriber_resumes_on_another_worker_from_the_redis_history(
         client = redis_asyncio.from_url(redis.url)
         try:
             assert await client.xlen(f'resume:log:{TOPIC}') == 3  # the stream holds the history, no more
+            keys = (f'resume:log:{TOPIC}', f'resume:keep:{TOPIC}')
+            for key in keys:  # kept 5 minutes after the last reader
+                assert 290_000 < await client.pttl(key) <= 300_000
+            for key in keys:
+                await client.pexpire(key, 1000)
+            await workers[0].fanout.backplane.keep_history(TOPIC, 2)  # a reader's heartbeat: both live on
+            for key in keys:
+                assert 290_000 < await client.pttl(key) <= 300_000
+            assert await client.get(f'resume:keep:{TOPIC}') == b'3'  # the larger ask holds
         finally:
             await client.aclose()
         async with rpc.subscribe('prices', 'BTC', resume=True, last_event_id=stored) as prices:

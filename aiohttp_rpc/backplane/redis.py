@@ -64,7 +64,8 @@ redis.call('PUBLISH', ARGV[3], cjson.encode(header) .. '\\n' .. ARGV[2])
 return {id, previous}
 """
 
-# KEYS: the topic's keep key. ARGV: items, the retention in ms. A larger ask wins.
+# KEYS: the topic's keep key, its stream. ARGV: items, the retention in ms. A larger ask wins; the stream lives as
+# long as the ask (a quiet topic with readers keeps its history, so the next item still follows on from it).
 _KEEP_HISTORY = """
 local kept = tonumber(redis.call('GET', KEYS[1]))
 if kept and kept > tonumber(ARGV[1]) then
@@ -72,6 +73,7 @@ if kept and kept > tonumber(ARGV[1]) then
 else
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 """
 _LOST = (RedisError, OSError, asyncio.TimeoutError)
 
@@ -169,13 +171,15 @@ class RedisBackplane:
         return Position(event_id.decode(), previous.decode() if previous else None)
 
     async def keep_history(self, topic: str, items: int) -> None:
-        """Set ``<prefix>:keep:<topic>`` to ``items`` (unless a larger ask holds it) for the retention time.
+        """Set ``<prefix>:keep:<topic>`` to ``items`` (unless a larger ask holds it) for the retention time, and
+        keep the topic's stream as long.
 
         Raises:
             BackplaneError: Redis cannot be reached.
         """
         try:
-            await self._keep_history(keys=(f'{self.prefix}:keep:{topic}',), args=(items, self._retention_ms))
+            keys = (f'{self.prefix}:keep:{topic}', f'{self.prefix}:log:{topic}')
+            await self._keep_history(keys=keys, args=(items, self._retention_ms))
         except _LOST as exc:
             raise self._unreachable(exc) from exc
 
