@@ -492,7 +492,9 @@ RUNNABLE = [block for block in ALL_BLOCKS if block.lang not in NOT_CODE and bloc
 @pytest.mark.parametrize('block', RUNNABLE, ids=[block.id for block in RUNNABLE])
 def test_block(block: Block) -> None:
     blocks = BLOCKS[block.page]
-    run = RUNS.setdefault(block.page, PageRun(blocks))
+    if block.page not in RUNS:
+        RUNS[block.page] = PageRun(blocks)
+    run = RUNS[block.page]
     index = blocks.index(block)
     problem = run.run_through(index)
     if index == len(blocks) - 1:
