@@ -236,6 +236,7 @@ class PageRun:
     """One page read top to bottom: its working directory, its servers, the blocks run so far."""
 
     blocks: list[Block]
+    command_timeout: float = COMMAND_TIMEOUT
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix='aiohttp-rpc-docs-')))
     ports: dict[str, str] = field(default_factory=dict)
     servers: dict[str, Server] = field(default_factory=dict)
@@ -315,16 +316,28 @@ class PageRun:
             env.pop(name, None)
         return env
 
-    def run_python(self, block: Block, script: str) -> None:
-        completed = subprocess.run(
-            [sys.executable, script],
+    def run_to_end(self, block: Block, argv: list[str], *, merged: bool) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` in its own session, so that a timeout ends it and whatever it started."""
+        with subprocess.Popen(
+            argv,
             cwd=self.workdir,
             env=self.environment(),
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
             stdin=subprocess.DEVNULL,
-        )
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=self.command_timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise BlockFailed(f'{block.id}: `{argv[-1]}` did not end within {self.command_timeout} s') from None
+        return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr or '')
+
+    def run_python(self, block: Block, script: str) -> None:
+        completed = self.run_to_end(block, [sys.executable, script], merged=False)
         if completed.returncode != 0 or completed.stderr:
             raise BlockFailed(
                 f'{block.id} exited with {completed.returncode}\nstdout:\n{completed.stdout}\n'
@@ -340,16 +353,7 @@ class PageRun:
         session = parse_console(block, text)
         status = 0
         for position, (command, shown) in enumerate(session):
-            completed = subprocess.run(
-                ['bash', '-c', f'(exit {status}); {command}'],
-                cwd=self.workdir,
-                env=self.environment(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=COMMAND_TIMEOUT,
-                stdin=subprocess.DEVNULL,
-            )
+            completed = self.run_to_end(block, ['bash', '-c', f'(exit {status}); {command}'], merged=True)
             status = completed.returncode
             next_command = session[position + 1][0] if position + 1 < len(session) else ''
             if status != 0 and next_command != 'echo $?':
@@ -586,3 +590,13 @@ def test_a_page_that_lies_fails(source: str, problem: str) -> None:
         problems.extend(run.close())
     said = '\n'.join(filter(None, problems))
     assert problem in said, said
+
+
+def test_a_command_that_hangs_is_ended() -> None:
+    run = PageRun(read_blocks('```console\n$ sleep 600 | cat\n```\n', 'broken.md'), command_timeout=0.5)
+    try:
+        said = run.run_through(0)
+    finally:
+        run.close()
+    assert said is not None
+    assert 'did not end within 0.5 s' in said
