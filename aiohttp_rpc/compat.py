@@ -45,7 +45,7 @@ AIOHTTP_VERSION = _release(aiohttp.__version__)
 KEEPALIVE_FROM_CONNECT = AIOHTTP_VERSION >= (3, 14, 4)
 """aiohttp starts a connection's keep-alive timer when the connection opens, so a client that never completes a
 request is closed after ``keepalive_timeout`` (3.14.4+). Before, the timer starts only after a response, and
-nothing in aiohttp closes a connection whose request line or headers never end: the README tells deployments on
+nothing in aiohttp closes a connection whose request line or headers never end: the guide tells deployments on
 those releases to put a proxy in front. Nothing public shows the change, hence the release number."""
 
 BARE_RUNNER_KEEPALIVE_TIMEOUT = 3630.0 if AIOHTTP_VERSION >= (3, 11, 0) else 75.0

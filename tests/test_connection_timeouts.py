@@ -1,7 +1,7 @@
-"""What bounds a connection before our handler runs, as the README's "Timeouts" table states: aiohttp has no
-header timeout, but from aiohttp 3.14.4 its keep-alive timer, which starts when a connection opens, closes a
+"""What bounds a connection before our handler runs, as the "Timeouts" table of docs/deployment.md states: aiohttp
+has no header timeout, but from aiohttp 3.14.4 its keep-alive timer, which starts when a connection opens, closes a
 connection whose request never completes, however slowly its headers trickle in; before 3.14.4 nothing in
-aiohttp closes it (the README puts such deployments behind a proxy with a header timeout). Measured with raw
+aiohttp closes it (the guide puts such deployments behind a proxy with a header timeout). Measured with raw
 sockets, as an attacker would hold them, on whichever aiohttp is installed (the nox matrix runs both)."""
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ async def test_oversized_header_lines_are_refused_and_logged_by_aiohttp(
     port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     """400 for a header line over 8190 bytes; aiohttp logs each such request at ERROR on ``aiohttp.server``
-    (its logger, not ours: the README tells deployments to filter malformed HTTP in front, or raise its level)."""
+    (its logger, not ours: the guide tells deployments to filter malformed HTTP in front, or raise its level)."""
     reader, writer = await asyncio.open_connection('127.0.0.1', port)
     writer.write(b'POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ' + b'a' * 8191 + b'\r\n\r\n')
     status_line = await asyncio.wait_for(reader.readline(), 10)

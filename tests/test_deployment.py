@@ -1,4 +1,4 @@
-"""examples/app.py deployed as the README says, stopped with SIGTERM while it is busy.
+"""examples/app.py deployed as the guide says (docs/deployment.md), stopped with SIGTERM while it is busy.
 
 The app runs as a real server in its own process group: under gunicorn with aiohttp's worker (two worker
 processes), and alone with ``python examples/app.py`` (``web.run_app``). A graceful stop must:

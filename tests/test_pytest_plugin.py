@@ -348,18 +348,18 @@ def test_harmless_without_rpc_server(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*fixture 'rpc_server' not found*"])
 
 
-def readme_recipe() -> dict[str, str]:
-    """The README's pytest recipe: its ``# conftest.py`` and ``# test_api.py`` code blocks, as they are."""
-    readme = (Path(__file__).resolve().parent.parent / 'README.md').read_text()
-    section = readme[readme.index('## Testing your API: the pytest plugin') :]
-    blocks = re.findall(r'```python\n(# (\w+)\.py\n.*?)```', section, flags=re.S)
+def documented_recipe() -> dict[str, str]:
+    """The guide's pytest recipe (docs/testing.md): its ``# conftest.py`` and ``# test_api.py`` code blocks, as
+    they are."""
+    page = (Path(__file__).resolve().parent.parent / 'docs' / 'testing.md').read_text()
+    blocks = re.findall(r'```python\n(# (\w+)\.py\n.*?)```', page, flags=re.S)
     return {name: code for code, name in blocks if name in ('conftest', 'test_api')}
 
 
 @pytest.mark.parametrize('mode', ['strict', 'auto'])
-def test_the_readme_recipe_runs_as_pasted(pytester: pytest.Pytester, mode: str) -> None:
+def test_the_documented_recipe_runs_as_pasted(pytester: pytest.Pytester, mode: str) -> None:
     """In pytest-asyncio's default strict mode too, with no mark of the user's."""
-    recipe = readme_recipe()
+    recipe = documented_recipe()
     assert set(recipe) == {'conftest', 'test_api'}
     pytester.makeini(f'[pytest]\nasyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n')
     pytester.makeconftest(recipe['conftest'])
@@ -369,7 +369,7 @@ def test_the_readme_recipe_runs_as_pasted(pytester: pytest.Pytester, mode: str) 
 
 
 def test_without_an_async_plugin_one_line_says_what_to_install(pytester: pytest.Pytester) -> None:
-    recipe = readme_recipe()
+    recipe = documented_recipe()
     pytester.makeconftest(recipe['conftest'])
     pytester.makepyfile(test_api=recipe['test_api'])
     result = pytester.runpytest_subprocess('-p', 'no:aiohttp', '-p', 'no:asyncio', '-p', 'no:cacheprovider')

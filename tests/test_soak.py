@@ -22,8 +22,8 @@ growth over the bound:
 On CPython 3.12 the three-peer case peaks at +52 to +63 MiB: glibc's adaptive mmap threshold keeps the freed
 1 MB blocks in the heap (with ``MALLOC_MMAP_THRESHOLD_=131072``: +15 MiB), while the connections' buffered bytes
 stay within the budget. So from Python 3.12 on (the version matrix runs 3.12 and 3.13) the server runs with that
-fixed threshold, as the README advises: what is measured is then the bytes the connections hold, not what the
-allocator keeps for later.
+fixed threshold, as the guide advises (docs/websocket.md): what is measured is then the bytes the connections
+hold, not what the allocator keeps for later.
 
 HTTP, 2,000 POSTs of ~1 KiB, 100 at a time: growth 2.0-2.5 MiB. Bound: 6 MiB.
 
@@ -114,7 +114,7 @@ def read_line(stdout: IO[str], unread: bytearray, timeout: float) -> str:
 def soak_server(request: pytest.FixtureRequest) -> Iterator[SoakServer]:
     environ = dict(os.environ)
     # See the module's docstring; the subscription floods (256 KiB items made and freed by the thousand) are
-    # measured with it on every Python, as the README advises for deployments, so that RSS shows what is held.
+    # measured with it on every Python, as the guide advises for deployments, so that RSS shows what is held.
     if sys.version_info >= (3, 12) or request.node.get_closest_marker('fixed_mmap_threshold'):
         environ['MALLOC_MMAP_THRESHOLD_'] = str(128 * 1024)
     process = subprocess.Popen(

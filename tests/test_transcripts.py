@@ -227,7 +227,7 @@ def all_cases() -> list[Any]:
     for transcript in TRANSCRIPT_FILES.values():
         for case in transcript.cases:
             # A case that needs a newer Python is not collected, rather than skipped: what it states cannot hold
-            # on this one (the README's "Python 3.10" note says what happens there instead).
+            # on this one (the "Python 3.10" note of docs/streams.md says what happens there instead).
             if case.requires_python is not None and sys.version_info < case.requires_python:
                 continue
             for transport in ('http', 'ws'):

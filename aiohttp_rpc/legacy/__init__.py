@@ -6,7 +6,7 @@ issued, and the object is returned. Where 1.x behaved differently (``JsonRpcMeth
 by parameter name, clients with ``client.some_method(...)`` and 1.x batch descriptions, servers exposing
 ``get_method``/``get_methods``), the alias is a subclass with the 1.x behaviour, in
 :mod:`aiohttp_rpc.legacy.protocol`, :mod:`~aiohttp_rpc.legacy.server` and :mod:`~aiohttp_rpc.legacy.client`;
-the 2.0 classes are unchanged. The README lists what could not be aliased, and why.
+the 2.0 classes are unchanged. docs/migration-1x.md lists what could not be aliased, and why.
 
 Type checkers do not see these names (the module ``__getattr__`` hooks are hidden from them), so
 ``mypy`` points at every 1.x spelling left in a code base.
