@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -273,6 +274,28 @@ def test_default_registry_and_duplicates() -> None:
     PrometheusMetrics(registry, namespace='other')
     route = metrics_route()
     assert (route.method, route.path) == ('GET', '/metrics')
+
+
+def test_the_default_registry_works_without_arguments() -> None:
+    """``PrometheusMetrics()`` on prometheus_client's global registry, which reads every collector as it is
+    registered (it raised AttributeError before), in a process of its own (the registry is global)."""
+    script = (
+        'import aiohttp_rpc\n'
+        'from prometheus_client import generate_latest\n'
+        'from aiohttp_rpc.observability.metrics import PrometheusMetrics\n'
+        'metrics = PrometheusMetrics()\n'
+        'metrics.track(aiohttp_rpc.WSJSONRPCServer())\n'
+        'lines = generate_latest().decode().splitlines()\n'
+        "print([line for line in lines if line.startswith(('jsonrpc_websocket', 'jsonrpc_subscription'))])\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, '-W', 'error', '-c', script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (completed.returncode, completed.stderr) == (0, '')
+    assert completed.stdout == (
+        "['jsonrpc_websocket_connections 0.0', 'jsonrpc_subscriptions 0.0', "
+        "'jsonrpc_subscription_items_dropped_total 0.0']\n"
+    )
 
 
 def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

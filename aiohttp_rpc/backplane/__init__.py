@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from .base import BROADCAST, Backplane, Deliver, InProcessBackplane, topic_channel
+from .base import BROADCAST, HISTORY_RETENTION, Backplane, Deliver, InProcessBackplane, Position, topic_channel
 
-__all__ = ('BROADCAST', 'Backplane', 'Deliver', 'InProcessBackplane', 'topic_channel')
+__all__ = ('BROADCAST', 'HISTORY_RETENTION', 'Backplane', 'Deliver', 'InProcessBackplane', 'Position', 'topic_channel')

@@ -137,6 +137,11 @@ class PrometheusMetrics:
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         known_methods: Callable[[str], bool] | None = None,
     ) -> None:
+        # Set before anything is registered: registering reads the counters at once (the default registry does).
+        self._known_methods = known_methods
+        self._method_maps: list[Container[str]] = []
+        self._websocket_servers: list[WSJSONRPCServer] = []
+        self._series: dict[str, _MethodSeries] = {}
         self.registry = registry = REGISTRY if registry is None else registry
         self.calls = Counter(
             'calls',
@@ -179,10 +184,6 @@ class PrometheusMetrics:
         for name, text in _BACKPLANE_COUNTERS.items():
             read = functools.partial(self._count_backplane, name)
             registry.register(_ReadCounter(f'{namespace}_backplane_{name}', text, read))
-        self._known_methods = known_methods
-        self._method_maps: list[Container[str]] = []
-        self._websocket_servers: list[WSJSONRPCServer] = []
-        self._series: dict[str, _MethodSeries] = {}
 
     def track(self, server: Dispatcher) -> None:
         """Give calls to ``server``'s methods their own ``method`` label, and count its WebSocket connections
