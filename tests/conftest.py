@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import aiohttp
 import pytest
 from aiohttp import web
 from browser import launch_browser
+from redis_server import RedisServer, start_redis
 from transports import Transport
 
 import aiohttp_rpc
@@ -112,3 +113,13 @@ async def browser() -> AsyncIterator[Any]:
     """Headless Chromium (see tests/browser.py)."""
     async for launched in launch_browser():
         yield launched
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    """A real ``redis-server`` on a free loopback port for the test (``tests/redis_server.py``)."""
+    server = start_redis()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -8,7 +8,7 @@ import asyncio
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,15 +86,6 @@ async def deploy(aiohttp_server: Any, backplanes: list[Any], clients_each: int =
     finally:
         for client in clients:
             await client.disconnect()
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = start_redis()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_without_a_backplane_everything_stays_in_this_process(aiohttp_server: Any) -> None:

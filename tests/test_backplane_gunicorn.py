@@ -40,15 +40,6 @@ class Client:
 
 
 @pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = start_redis()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def gunicorn(redis: RedisServer, tmp_path: Path) -> Iterator[int]:
     import gunicorn.config  # type: ignore[import-untyped]
 

@@ -316,9 +316,10 @@ class PageRun:
             env.pop(name, None)
         return env
 
-    def run_to_end(self, block: Block, argv: list[str], *, merged: bool) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` in its own session, so that a timeout ends it and whatever it started."""
-        with subprocess.Popen(
+    def spawn(self, argv: list[str], *, merged: bool) -> subprocess.Popen[str]:
+        """Start ``argv`` in the page's directory, in a session of its own (so that ending it ends what it started,
+        and Ctrl-C in the terminal running pytest is not its)."""
+        return subprocess.Popen(
             argv,
             cwd=self.workdir,
             env=self.environment(),
@@ -327,7 +328,11 @@ class PageRun:
             stderr=subprocess.STDOUT if merged else subprocess.PIPE,
             text=True,
             start_new_session=True,
-        ) as process:
+        )
+
+    def run_to_end(self, block: Block, argv: list[str], *, merged: bool) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` in its own session, so that a timeout ends it and whatever it started."""
+        with self.spawn(argv, merged=merged) as process:
             try:
                 stdout, stderr = process.communicate(timeout=self.command_timeout)
             except subprocess.TimeoutExpired:
@@ -400,16 +405,7 @@ class PageRun:
         else:
             argv = [sys.executable, self.script(block, text)]
         merged = block.lang == 'console'
-        process = subprocess.Popen(
-            argv,
-            cwd=self.workdir,
-            env=self.environment(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merged else subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # Ctrl-C in the terminal running pytest is not the server's
-        )
+        process = self.spawn(argv, merged=merged)
         server = Server(block, process, Output(process.stdout), None if merged else Output(process.stderr))
         self.servers[documented] = server
         port = int(self.ports[documented])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import redis.asyncio as redis_asyncio
 from aiohttp import web
-from redis_server import RedisServer, start_redis
+from redis_server import RedisServer
 
 import aiohttp_rpc
 from aiohttp_rpc.methods.subscription import Cursor, enter_cursor
@@ -263,15 +263,6 @@ async def test_resuming_a_subscription_that_is_not_resumable_yields_a_gap(served
 
 
 # -- across workers, through Redis ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = start_redis()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_a_subscriber_resumes_on_another_worker_from_the_redis_history(
