@@ -1,5 +1,5 @@
 /*
- * aiohttp_rpc._speedups: optional C versions of four steps that run on every message, each with a pure-Python
+ * aiohttp_rpc._speedups: optional C versions of five steps that run on every message, each with a pure-Python
  * twin that is the reference and the fallback (chosen in aiohttp_rpc/_native.py).
  *
  * has_non_finite(value) answers whether value holds a NaN or an infinity, looking through dicts (their
@@ -145,7 +145,7 @@ send_none(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
  * starts here; in C it costs about a fifth of the Python version. Only a plain dict is read here: for anything
  * else it answers None, and the caller's full path (JSONRPCRequest.load) reads the object and gives the exact
  * error or request, as it does for every call None is answered for. */
-static PyObject *key_method, *key_id, *key_jsonrpc, *key_params, *version_2_0, *empty_tuple;
+static PyObject *key_method, *key_id, *key_jsonrpc, *key_params, *key_result, *version_2_0, *empty_tuple;
 
 static PyObject *
 read_call(PyObject *Py_UNUSED(module), PyObject *data)
@@ -208,6 +208,116 @@ read_call(PyObject *Py_UNUSED(module), PyObject *data)
     return call;
 }
 
+/* start_plain(item, plain, methods, max_name_length): a call's first step on the lazy path, exactly as
+ * start_plain_py in aiohttp_rpc/dispatch/plain.py (the reference): False when the call is not one it
+ * answers (the caller then takes the full path, with a request object and the middleware chain); else the
+ * reply dict, None for a notification, or (coro, yielded, context) when the method's coroutine waits. An
+ * exception the method raises propagates as it is. plain maps a name to (method, bare function), methods is the
+ * server's name -> method mapping; an entry is used only while methods still serves that very method. The
+ * method's coroutine is made and stepped once, in a copy of the current context, as a task of its own would
+ * run it. In C, a batch member costs the bare function's coroutine and the reply dict, and no Python frame of
+ * ours (benchmarks/RESULTS.md). */
+static PyObject *key_meta;
+
+static PyObject *
+start_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "start_plain() takes 4 positional arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *item = args[0], *plain = args[1], *methods = args[2];
+    Py_ssize_t max_name_length = PyLong_AsSsize_t(args[3]);
+    if (max_name_length == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!PyDict_CheckExact(plain) || !PyDict_CheckExact(methods)) {
+        return Py_NewRef(Py_False);
+    }
+    PyObject *call = read_call(module, item);
+    if (call == NULL) {
+        return NULL;
+    }
+    if (call == Py_None) {
+        Py_DECREF(call);
+        return Py_NewRef(Py_False);
+    }
+    PyObject *name = PyTuple_GET_ITEM(call, 0), *request_id = PyTuple_GET_ITEM(call, 1);
+    PyObject *call_args = PyTuple_GET_ITEM(call, 2), *call_kwargs = PyTuple_GET_ITEM(call, 3);
+    PyObject *result = NULL, *func = NULL, *positional = NULL, *coro = NULL, *context = NULL, *value = NULL;
+    if (PyUnicode_GET_LENGTH(name) > max_name_length) {
+        result = Py_NewRef(Py_False);
+        goto done;
+    }
+    PyObject *entry = PyDict_GetItemWithError(plain, name); /* borrowed: used before any Python code runs */
+    if (entry == NULL) {
+        result = PyErr_Occurred() ? NULL : Py_NewRef(Py_False);
+        goto done;
+    }
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2) {
+        PyErr_SetString(PyExc_TypeError, "start_plain(): a plain entry must be a (method, function) tuple");
+        goto done;
+    }
+    PyObject *served = PyDict_GetItemWithError(methods, name);
+    if (served != PyTuple_GET_ITEM(entry, 0)) {
+        result = PyErr_Occurred() ? NULL : Py_NewRef(Py_False);
+        goto done;
+    }
+    if (PyDict_GET_SIZE(call_kwargs) > 0) {
+        int has_meta = PyDict_Contains(call_kwargs, key_meta);
+        if (has_meta != 0) {
+            result = has_meta < 0 ? NULL : Py_NewRef(Py_False);
+            goto done;
+        }
+    }
+    func = Py_NewRef(PyTuple_GET_ITEM(entry, 1));
+    positional = PyList_CheckExact(call_args) ? PyList_AsTuple(call_args) : Py_NewRef(call_args);
+    if (positional == NULL) {
+        goto done;
+    }
+    coro = PyObject_Call(func, positional, PyDict_GET_SIZE(call_kwargs) > 0 ? call_kwargs : NULL);
+    if (coro == NULL) {
+        /* The params may not fit the function: the full path calls the method itself, which tells. Calling a
+         * coroutine function runs none of its code, so nothing has happened yet. */
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            result = Py_NewRef(Py_False);
+        }
+        goto done;
+    }
+    context = PyContext_CopyCurrent();
+    if (context == NULL || PyContext_Enter(context) < 0) {
+        goto done;
+    }
+    PySendResult status = PyIter_Send(coro, Py_None, &value);
+    if (PyContext_Exit(context) < 0 || status == PYGEN_ERROR) {
+        goto done;
+    }
+    if (status == PYGEN_NEXT) {
+        result = PyTuple_Pack(3, coro, value, context);
+        goto done;
+    }
+    int has_id = PyDict_Contains(item, key_id);
+    if (has_id <= 0) {
+        result = has_id < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    result = PyDict_New();
+    if (result != NULL && (PyDict_SetItem(result, key_id, request_id) < 0 ||
+                           PyDict_SetItem(result, key_jsonrpc, version_2_0) < 0 ||
+                           PyDict_SetItem(result, key_result, value) < 0)) {
+        Py_CLEAR(result);
+    }
+done:
+    Py_XDECREF(value);
+    Py_XDECREF(context);
+    Py_XDECREF(coro);
+    Py_XDECREF(positional);
+    Py_XDECREF(func);
+    Py_DECREF(call);
+    return result;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"has_non_finite", has_non_finite, METH_O,
      "has_non_finite(value, /)\n--\n\nWhether value holds NaN or an infinity (in dicts, lists and tuples, at any depth)."},
@@ -215,6 +325,8 @@ static PyMethodDef speedups_methods[] = {
      "send_none(coro, context=None, /)\n--\n\n(True, value returned) or (False, value yielded): one coro.send(None), in context if given, no StopIteration."},
     {"read_call", read_call, METH_O,
      "read_call(data, /)\n--\n\n(method, id, args, kwargs) of a plain dict holding a call in the common valid shape, else None."},
+    {"start_plain", (PyCFunction)(void (*)(void))start_plain, METH_FASTCALL,
+     "start_plain(item, plain, methods, max_name_length, /)\n--\n\nA call's first step on the lazy path: its reply, None, (coro, yielded, context) or False."},
     {"has_long_number", has_long_number, METH_O,
      "has_long_number(data, /)\n--\n\nWhether the bytes hold a run of 19 or more ASCII digits."},
     {NULL, NULL, 0, NULL},
@@ -232,9 +344,12 @@ speedups_exec(PyObject *Py_UNUSED(module))
     key_id = PyUnicode_InternFromString("id");
     key_jsonrpc = PyUnicode_InternFromString("jsonrpc");
     key_params = PyUnicode_InternFromString("params");
+    key_result = PyUnicode_InternFromString("result");
+    key_meta = PyUnicode_InternFromString("_meta");
     version_2_0 = PyUnicode_InternFromString("2.0");
     empty_tuple = PyTuple_New(0);
-    if (!key_method || !key_id || !key_jsonrpc || !key_params || !version_2_0 || !empty_tuple) {
+    if (!key_method || !key_id || !key_jsonrpc || !key_params || !key_result || !key_meta || !version_2_0 ||
+        !empty_tuple) {
         Py_CLEAR(empty_tuple);
         return -1;
     }

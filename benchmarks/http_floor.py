@@ -24,8 +24,8 @@ from pathlib import Path
 
 import payloads
 from servers.floor import ROUTES
-from suite.context import Bench, BenchError, log
-from suite.http_servers import ERROR_KEYS, LoadGenerator, find_wrk
+from suite.context import Bench, BenchError, exit_with, log
+from suite.http_servers import LoadGenerator, find_wrk
 from suite.processes import choose_cores, free_port, pinned, post
 from suite.report import grid
 from suite.stats import rotated, summary
@@ -73,14 +73,6 @@ def _check(route: str, port: int) -> None:
             raise BenchError(f'{route} {scenario}: {problem}')
 
 
-def _rate(loadgen: LoadGenerator, url: str, scenario: str, duration: float) -> float:
-    result = loadgen.run(url, scenario, duration)
-    bad = {key: result[key] for key in ERROR_KEYS if result.get(key)}
-    if bad or not result['requests']:
-        raise BenchError(f'{url} {scenario}: bad replies or errors {bad}; first bad reply: {result.get("first_bad")!r}')
-    return float(result['requests_per_s'])
-
-
 def _table(runs: dict[str, list[dict[str, float]]]) -> str:
     rows = [('scenario', 'variant', 'req/s', 'variant/bare')]
     for scenario, repeats in runs.items():
@@ -121,12 +113,12 @@ def main() -> int:
         log(f'{loadgen.name}, {args.connections} connections, {repeats} x {duration:g} s per variant and scenario')
         for scenario in SCENARIOS:  # warm-up
             for route in ROUTES:
-                _rate(loadgen, f'http://127.0.0.1:{port}/{route}', scenario, 1.0)
+                loadgen.rate(f'http://127.0.0.1:{port}/{route}', scenario, 1.0)
         runs: dict[str, list[dict[str, float]]] = {scenario: [] for scenario in SCENARIOS}
         for repeat in range(repeats):
             for scenario in SCENARIOS:
                 figures = {
-                    route: _rate(loadgen, f'http://127.0.0.1:{port}/{route}', scenario, duration)
+                    route: loadgen.rate(f'http://127.0.0.1:{port}/{route}', scenario, duration)
                     for route in rotated(ROUTES, repeat)
                 }
                 runs[scenario].append(figures)
@@ -141,8 +133,4 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-    try:
-        raise SystemExit(main())
-    except BenchError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        raise SystemExit(1) from None
+    exit_with(main)

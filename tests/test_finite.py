@@ -1,6 +1,7 @@
-"""The four steps with a C version (``aiohttp_rpc._speedups``) and a pure-Python one: the NaN/infinity walk
-behind strict JSON output, held to the standard library's verdict (``json.dumps(..., allow_nan=False)``), the
-19-digit scan behind exact integers, held to a regular expression, and one step of a coroutine."""
+"""Steps with a C version (``aiohttp_rpc._speedups``) and a pure-Python one: the NaN/infinity walk behind strict
+JSON output, held to the standard library's verdict (``json.dumps(..., allow_nan=False)``), the 19-digit scan
+behind exact integers, held to a regular expression, one step of a coroutine and the read of a call (the lazy
+path's first step, which uses them, is in test_plain_path.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiohttp_rpc import serialization
-from aiohttp_rpc.dispatch import eager, finite
+from aiohttp_rpc.dispatch import eager, finite, plain
 from aiohttp_rpc.protocol import request as request_module
 
 WALKS: list[Any] = [pytest.param(finite.has_non_finite_py, id='python')]
@@ -63,6 +64,7 @@ def test_the_extension_is_built_here() -> None:
         assert serialization.has_long_number is serialization.has_long_number_py
         assert eager.send_none is eager.send_none_py
         assert request_module.read_call is request_module.read_call_py
+        assert plain.start_plain is plain.start_plain_py
     else:
         from aiohttp_rpc import _speedups
 
@@ -71,6 +73,7 @@ def test_the_extension_is_built_here() -> None:
         assert serialization.has_long_number is _speedups.has_long_number
         assert eager.send_none is _speedups.send_none
         assert request_module.read_call is _speedups.read_call
+        assert plain.start_plain is _speedups.start_plain
 
 
 @pytest.mark.parametrize(

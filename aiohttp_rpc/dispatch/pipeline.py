@@ -6,11 +6,12 @@ Behind :meth:`Dispatcher.dispatch <aiohttp_rpc.dispatch.Dispatcher.dispatch>`. T
   current context, as a task of its own would run it. Most calls finish in that step and cost no timer and no
   task; a call that waits is finished under the call timeout by whoever awaits it.
 * The request object is built lazily. When every middleware of the server is transparent (the built-in ones
-  are: see :class:`~aiohttp_rpc.dispatch.middleware.StepMiddleware`) and the route is plain (nothing wraps the
-  method and it takes no ``extra_kwargs``), nothing between the message and the method can see the request
-  of a call that completes: the method is called with the message's params, and its result is the reply. Only
-  if it raises is the request built, and the exception handed to the middlewares exactly as it would have
-  reached them (:meth:`Pipeline._failed_plain`). Any other call builds the request first and runs the chain.
+  are: see :class:`~aiohttp_rpc.dispatch.middleware.StepMiddleware`) and the route is plain (an ``async def``
+  nothing wraps, taking no ``extra_kwargs``), nothing between the message and the method can see the request
+  of a call that completes: :func:`~aiohttp_rpc.dispatch.plain.start_plain` calls the method with the
+  message's params, and its result is the reply. Only if it raises is the request built, and the exception
+  handed to the middlewares exactly as it would have reached them (:meth:`Pipeline._failed_plain`). Any other
+  call builds the request first and runs the chain.
 
 The request object (or, on the lazy path, the message itself) is the call's record all the way: its id,
 method name and whether it is a notification are read from it.
@@ -22,18 +23,19 @@ import asyncio
 import contextvars
 import logging
 import sys
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine
 from typing import Any, TypeAlias
 
 from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected, own_error
 from ..protocol.context import RequestContext
-from ..protocol.request import META, JSONRPCRequest, is_valid_id, read_call
+from ..protocol.request import JSONRPCRequest, is_valid_id
 from ..protocol.response import JSONRPCResponse, error_reply, result_reply
-from ..typedefs import JSONDecoderType, JSONRPCIDType, MiddlewareType
-from .eager import DeadlineExceeded, Later, as_coroutine, finish_within, run_all, send_none
+from ..typedefs import JSONDecoderType, MiddlewareType
+from .eager import DeadlineExceeded, Later, finish_within, run_all, send_none
 from .encoder import ReplyEncoder
 from .middleware import build_chain, transparent
-from .routes import Route, Routes
+from .plain import start_plain
+from .routes import Routes
 
 __all__ = ('Pipeline', 'Reply')
 
@@ -143,15 +145,20 @@ class Pipeline:
     def _start(self, item: object, context: RequestContext) -> Reply | Later[Reply | None] | None:
         """Start one call: its reply (``None`` for a notification) when it finished at once, else a
         :class:`Later` that finishes it."""
+        if self._lazy:
+            try:
+                started = start_plain(item, self._routes.plain, self._routes.methods, self._max_name_length)
+            except BaseException as exc:  # noqa: BLE001 - sorted by _failed_plain, which re-raises what must go on
+                assert isinstance(item, dict)  # only a call start_plain took can raise
+                output = self._failed_plain(item, context, exc)
+                return output if 'id' in item else None
+            if started is not False:  # False: not a call the lazy path takes
+                if isinstance(started, tuple):
+                    assert isinstance(item, dict)
+                    return Later(self._finish_plain(item, context, *started))
+                return started
         if not isinstance(item, dict):
             return error_reply(None, InvalidRequest(data=_NOT_AN_OBJECT))
-        if self._lazy:
-            call = read_call(item)
-            if call is not None:
-                name, request_id, args, kwargs = call
-                route = self._routes.get(name) if len(name) <= self._max_name_length else None
-                if route is not None and route.plain and not (kwargs and META in kwargs):
-                    return self._start_plain(item, context, route, request_id, args, kwargs)
         try:
             request = JSONRPCRequest.from_message(item, context)
         except JSONRPCError as exc:
@@ -188,35 +195,6 @@ class Pipeline:
             output = self._completed(request, response)
         _release(request)
         return None if request.is_notification else output
-
-    def _start_plain(
-        self,
-        item: dict[str, Any],
-        context: RequestContext,
-        route: Route,
-        request_id: JSONRPCIDType | None,
-        args: Sequence[Any],
-        kwargs: Mapping[str, Any],
-    ) -> Reply | Later[Reply | None] | None:
-        """:meth:`_start` for a plain route behind transparent middlewares: no request object unless it raises."""
-        own_context = contextvars.copy_context()
-        try:
-            bare = route.bare
-            if bare is None:
-                coro = as_coroutine(route.method(args, kwargs))
-            else:
-                try:
-                    coro = bare(*args, **kwargs)
-                except TypeError:  # the params may not fit: the method itself tells (raising InvalidParams if so)
-                    coro = as_coroutine(route.method(args, kwargs))
-            finished, value = send_none(coro, own_context)
-        except BaseException as exc:  # noqa: BLE001 - sorted by _failed_plain, which re-raises what must go on
-            output = self._failed_plain(item, context, exc)
-        else:
-            if not finished:
-                return Later(self._finish_plain(item, context, coro, value, own_context))
-            output = result_reply(request_id, value)
-        return None if request_id is None and 'id' not in item else output
 
     async def _finish_plain(
         self,

@@ -20,6 +20,7 @@ from ..methods.registry import as_method, check_name
 from ..protocol.response import JSONRPCResponse, reply
 from .guards import guard_middleware
 from .middleware import Chain, build_chain
+from .plain import PlainEntry
 
 if TYPE_CHECKING:
     from ..methods.group import MethodGroup
@@ -64,7 +65,6 @@ class Route:
             reader that must not wait may answer it inline.
         guards: the groups' guards (outer groups first), then the method's: what a call of ``name`` must pass
             besides the server's own guards.
-        bare: for a plain route, the method's :attr:`~aiohttp_rpc.BaseJSONRPCMethod.bare` function, if it has one.
         plain: nothing wraps the method (no group middleware, no guard) and it takes no ``extra_kwargs``: it can
             be called straight from the message's params.
     """
@@ -76,7 +76,6 @@ class Route:
     never_waits: bool
     plain: bool
     guards: tuple[Guard, ...] = ()
-    bare: Callable[..., Coroutine[Any, Any, Any]] | None = None
 
 
 class Routes:
@@ -107,6 +106,7 @@ class Routes:
     ) -> None:
         self.methods: MutableMapping[str, BaseJSONRPCMethod] = {} if methods is None else methods
         self.table: dict[str, Route] = {}
+        self.plain: dict[str, PlainEntry] = {}  # the plain routes with a bare function: the lazy path's table
         self.tag_descriptions: dict[str, str | None] = {}  # group prefix -> the group's description
         self.frozen = False
         self.allow_late_methods = allow_late_methods
@@ -163,8 +163,12 @@ class Routes:
         plain = not middlewares and not rpc_method.takes_extra_kwargs
         never_waits = not middlewares and rpc_method.cannot_suspend and rpc_method.context_param is None
         handle = build_chain(middlewares, call)
+        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain, tuple(guards))
         bare = rpc_method.bare if plain else None
-        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain, tuple(guards), bare)
+        if bare is None:
+            self.plain.pop(full_name, None)
+        else:
+            self.plain[full_name] = (rpc_method, bare)
         self.methods[full_name] = rpc_method
         for companion in rpc_method.companions(full_name):
             served = self.methods.get(companion.name)

@@ -7,7 +7,7 @@ the 1.x spellings and behaviour.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from ..constants import NOTHING
@@ -111,7 +111,7 @@ class JsonRpcMethod(JSONRPCMethod):
         args: Sequence[Any],
         kwargs: Mapping[str, Any],
         extra_kwargs: Mapping[str, Any] | None = None,
-    ) -> Awaitable[Any]:
+    ) -> Coroutine[Any, Any, Any]:
         if self.add_extra_args and extra_kwargs:
             leading = []
             for name in self.supported_args:

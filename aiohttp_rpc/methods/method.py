@@ -238,10 +238,18 @@ class JSONRPCMethod(BaseJSONRPCMethod):
     @property
     def bare(self) -> Callable[..., Coroutine[Any, Any, Any]] | None:
         """The coroutine function itself, when a call is nothing more than calling it: an ``async def`` with no
-        validation, result preparation, context parameter or decorator (see :attr:`BaseJSONRPCMethod.bare`)."""
+        validation, result preparation, context parameter or decorator; else this method, taking the params
+        spread out (see :attr:`BaseJSONRPCMethod.bare`). No code of the method's runs before its coroutine's
+        first step, and only its validation (which has no effects) before the coroutine is made. ``None`` for a
+        subclass with a ``__call__`` of its own, which every call must reach."""
+        if type(self).__call__ is not JSONRPCMethod.__call__:
+            return None
         if self._direct and self._validator is None and self.context_param is None and self.progress_param is None:
             return self.func
-        return None
+        return self._spread
+
+    def _spread(self, *args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
+        return self(args, kwargs)
 
     @property
     def params(self) -> tuple[ParamSpec, ...]:
@@ -352,7 +360,7 @@ class JSONRPCMethod(BaseJSONRPCMethod):
         args: Sequence[Any],
         kwargs: Mapping[str, Any],
         extra_kwargs: Mapping[str, Any] | None = None,
-    ) -> Awaitable[Any]:
+    ) -> Coroutine[Any, Any, Any]:
         validator = self._validator
         if validator is not None:
             args, kwargs = validator.validate(args, kwargs)

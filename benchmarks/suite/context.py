@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from .processes import Server
     from .systems import System
 
-__all__ = ('Bench', 'BenchError', 'log', 'warn')
+__all__ = ('Bench', 'BenchError', 'exit_with', 'log', 'warn')
 
 
 class BenchError(Exception):
     """The benchmark cannot go on, or a result cannot be trusted."""
+
+
+def exit_with(main: Callable[[], int]) -> NoReturn:
+    """Exit with what ``main()`` returns; a :class:`BenchError` is printed as one line and exits 1."""
+    try:
+        raise SystemExit(main())
+    except BenchError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def log(message: str) -> None:

@@ -114,6 +114,20 @@ class LoadGenerator:
         result['capped'] = result['replies'] >= max_requests
         return result
 
+    def rate(self, url: str, scenario: str, duration: float) -> float:
+        """Requests per second of one load run in which every reply was the expected one.
+
+        Raises:
+            BenchError: a reply was wrong, or a socket error happened, or nothing was answered.
+        """
+        result = self.run(url, scenario, duration)
+        bad = {key: result[key] for key in ERROR_KEYS if result.get(key)}
+        if bad or not result['requests']:
+            raise BenchError(
+                f'{url} {scenario}: bad replies or errors {bad}; first bad reply: {result.get("first_bad")!r}'
+            )
+        return float(result['requests_per_s'])
+
 
 def _measure(
     bench: Bench, loadgen: LoadGenerator, server: Server, scenario: str, duration: float, label: str
