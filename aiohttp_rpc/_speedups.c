@@ -76,8 +76,15 @@ has_non_finite(PyObject *Py_UNUSED(module), PyObject *value)
 }
 
 /* has_long_number(data): whether the bytes hold a run of LONG_RUN or more ASCII digits, the mark of an integer
- * orjson would round to a float (aiohttp_rpc/serialization.py, where the pure-Python test lives). */
+ * orjson would round to a float (aiohttp_rpc/serialization.py, where the pure-Python test lives).
+ *
+ * It looks at the last byte of each window of LONG_RUN bytes that could still hold such a run: when that byte
+ * is not a digit, no run ends in the next LONG_RUN positions, and the window moves on by LONG_RUN; when it is,
+ * the digits before it are counted back to the window's start, and the window moves past the first non-digit.
+ * Typical JSON (few long digit runs) costs about one byte in LONG_RUN (a 1 KB body: a fifth of a byte-by-byte
+ * loop). Every window ending before the one looked at is known to hold a non-digit. */
 #define LONG_RUN 19
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
 
 static PyObject *
 has_long_number(PyObject *Py_UNUSED(module), PyObject *data)
@@ -86,18 +93,22 @@ has_long_number(PyObject *Py_UNUSED(module), PyObject *data)
         PyErr_Format(PyExc_TypeError, "expected bytes, not %.100s", Py_TYPE(data)->tp_name);
         return NULL;
     }
-    const unsigned char *byte = (const unsigned char *)PyBytes_AS_STRING(data);
-    const unsigned char *end = byte + PyBytes_GET_SIZE(data);
-    int run = 0;
-    for (; byte < end; byte++) {
-        if (*byte >= '0' && *byte <= '9') {
-            if (++run >= LONG_RUN) {
-                Py_RETURN_TRUE;
-            }
+    const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t size = PyBytes_GET_SIZE(data);
+    Py_ssize_t last = LONG_RUN - 1; /* the last byte of the window looked at */
+    while (last < size) {
+        if (!IS_DIGIT(bytes[last])) {
+            last += LONG_RUN;
+            continue;
         }
-        else {
-            run = 0;
+        Py_ssize_t first = last - (LONG_RUN - 1), at = last - 1;
+        while (at >= first && IS_DIGIT(bytes[at])) {
+            at--;
         }
+        if (at < first) {
+            Py_RETURN_TRUE;
+        }
+        last = at + LONG_RUN; /* the first window past the non-digit at `at` */
     }
     Py_RETURN_FALSE;
 }
@@ -208,29 +219,21 @@ read_call(PyObject *Py_UNUSED(module), PyObject *data)
     return call;
 }
 
-/* start_plain(item, plain, methods, max_name_length): a call's first step on the lazy path, exactly as
- * start_plain_py in aiohttp_rpc/dispatch/plain.py (the reference): False when the call is not one it
- * answers (the caller then takes the full path, with a request object and the middleware chain); else the
- * reply dict, None for a notification, or (coro, yielded, context) when the method's coroutine waits. An
- * exception the method raises propagates as it is. plain maps a name to (method, bare function), methods is the
- * server's name -> method mapping; an entry is used only while methods still serves that very method. The
- * method's coroutine is made and stepped once, in a copy of the current context, as a task of its own would
- * run it. In C, a batch member costs the bare function's coroutine and the reply dict, and no Python frame of
- * ours (benchmarks/RESULTS.md). */
+/* start_plain(plain, methods, max_name_length, otherwise, item, context): a call's first step on the lazy path,
+ * exactly as start_plain_py in aiohttp_rpc/dispatch/plain.py (the reference). When item is a well-formed call
+ * to a plain route (plain maps a name to (method, function), and methods, the server's name -> method mapping,
+ * still serves that very method), the function is called with the params in a copy of the current context, as
+ * a task of its own would run it, and one step of its coroutine is taken; a call that completes there is
+ * answered here: its reply dict, or None for a notification. Anything else is otherwise(item, context,
+ * outcome)'s to answer, outcome being False (not a call taken here; nothing has run), (coro, yielded, context)
+ * (the call waits) or the exception the call raised, its traceback attached. In C a batch member costs its
+ * method's coroutine and its reply, and no Python frame of ours (benchmarks/RESULTS.md). */
 static PyObject *key_meta;
 
+/* The first step: the reply dict, None, False, (coro, yielded, context), or NULL with the exception set. */
 static PyObject *
-start_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+first_step(PyObject *module, PyObject *item, PyObject *plain, PyObject *methods, Py_ssize_t max_name_length)
 {
-    if (nargs != 4) {
-        PyErr_Format(PyExc_TypeError, "start_plain() takes 4 positional arguments (%zd given)", nargs);
-        return NULL;
-    }
-    PyObject *item = args[0], *plain = args[1], *methods = args[2];
-    Py_ssize_t max_name_length = PyLong_AsSsize_t(args[3]);
-    if (max_name_length == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
     if (!PyDict_CheckExact(plain) || !PyDict_CheckExact(methods)) {
         return Py_NewRef(Py_False);
     }
@@ -318,6 +321,53 @@ done:
     return result;
 }
 
+/* The exception being raised, normalized, its traceback attached; the error indicator is cleared. */
+static PyObject *
+take_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (value != NULL && traceback != NULL && PyException_SetTraceback(value, traceback) < 0) {
+        Py_CLEAR(value);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;
+#endif
+}
+
+static PyObject *
+start_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_Format(PyExc_TypeError, "start_plain() takes 6 positional arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t max_name_length = PyLong_AsSsize_t(args[2]);
+    if (max_name_length == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *otherwise = args[3], *item = args[4], *context = args[5];
+    PyObject *outcome = first_step(module, item, args[0], args[1], max_name_length);
+    if (outcome == NULL) {
+        outcome = take_exception();
+        if (outcome == NULL) {
+            return NULL;
+        }
+    }
+    else if (outcome != Py_False && !PyTuple_CheckExact(outcome)) {
+        return outcome;
+    }
+    PyObject *call_args[3] = {item, context, outcome};
+    PyObject *answer = PyObject_Vectorcall(otherwise, call_args, 3, NULL);
+    Py_DECREF(outcome);
+    return answer;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"has_non_finite", has_non_finite, METH_O,
      "has_non_finite(value, /)\n--\n\nWhether value holds NaN or an infinity (in dicts, lists and tuples, at any depth)."},
@@ -326,7 +376,7 @@ static PyMethodDef speedups_methods[] = {
     {"read_call", read_call, METH_O,
      "read_call(data, /)\n--\n\n(method, id, args, kwargs) of a plain dict holding a call in the common valid shape, else None."},
     {"start_plain", (PyCFunction)(void (*)(void))start_plain, METH_FASTCALL,
-     "start_plain(item, plain, methods, max_name_length, /)\n--\n\nA call's first step on the lazy path: its reply, None, (coro, yielded, context) or False."},
+     "start_plain(plain, methods, max_name_length, otherwise, item, context, /)\n--\n\nA call's first step on the lazy path: its reply, None, or what otherwise(item, context, outcome) answers."},
     {"has_long_number", has_long_number, METH_O,
      "has_long_number(data, /)\n--\n\nWhether the bytes hold a run of 19 or more ASCII digits."},
     {NULL, NULL, 0, NULL},

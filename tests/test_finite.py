@@ -181,6 +181,19 @@ def test_scan(scan: Callable[[bytes], bool], data: bytes, expected: bool) -> Non
 
 
 @pytest.mark.parametrize('scan', SCANS)
+def test_scan_finds_a_run_wherever_it_starts(scan: Callable[[bytes], bool]) -> None:
+    # The C scan looks at one byte per 19 and counts back from a digit: every start and length around 19, and
+    # runs that come short by one with a single separator between them.
+    for length in (17, 18, 19, 20, 38):
+        for start in range(45):
+            data = b'x' * start + b'7' * length + b'"' * (44 - start)
+            assert scan(data) is (length >= 19), (length, start)
+    assert scan(b'1' * 18 + b',' + b'2' * 18) is False
+    assert scan(b'1' * 18 + b',' + b'2' * 19) is True
+    assert scan(b'') is False
+
+
+@pytest.mark.parametrize('scan', SCANS)
 def test_scan_takes_bytes_only(scan: Callable[[Any], bool]) -> None:
     with pytest.raises((TypeError, AttributeError)):
         scan('1' * 30)

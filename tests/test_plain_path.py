@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import traceback
 import types
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -74,26 +75,44 @@ def _clear_ran() -> None:
     ran.clear()
 
 
+class Other:
+    """What ``otherwise`` got: the outcome start_plain did not answer itself."""
+
+    def __init__(self, item: object, context: object, outcome: object) -> None:
+        self.item, self.context, self.outcome = item, context, outcome
+
+
+def first(start: Start, item: object, limit: int = 64, plain: Any = PLAIN, methods: Any = METHODS) -> Any:
+    """The reply start_plain answers, or what it handed to ``otherwise`` (checked to be the item and context)."""
+    context = object()
+    answer = start(plain, methods, limit, Other, item, context)
+    if isinstance(answer, Other):
+        assert answer.item is item
+        assert answer.context is context
+        return answer.outcome
+    return answer
+
+
 @pytest.mark.parametrize('start', STARTS)
 def test_a_call_that_completes_is_its_reply(start: Start) -> None:
     item = {'jsonrpc': '2.0', 'method': 'add', 'params': [2, 3], 'id': 7}
-    assert start(item, PLAIN, METHODS, 64) == {'id': 7, 'jsonrpc': '2.0', 'result': 5}
+    assert first(start, item, 64) == {'id': 7, 'jsonrpc': '2.0', 'result': 5}
     named = {'jsonrpc': '2.0', 'method': 'add', 'params': {'a': 2, 'b': 5}, 'id': 'x'}
-    assert start(named, PLAIN, METHODS, 64) == {'id': 'x', 'jsonrpc': '2.0', 'result': 7}
+    assert first(start, named, 64) == {'id': 'x', 'jsonrpc': '2.0', 'result': 7}
     assert ran == [((2,), {'b': 3}), ((2,), {'b': 5})]
 
 
 @pytest.mark.parametrize('start', STARTS)
 def test_a_notification_runs_and_answers_none_but_a_null_id_is_answered(start: Start) -> None:
-    assert start({'jsonrpc': '2.0', 'method': 'ping'}, PLAIN, METHODS, 64) is None
+    assert first(start, {'jsonrpc': '2.0', 'method': 'ping'}, 64) is None
     null_id = {'jsonrpc': '2.0', 'method': 'ping', 'id': None}
-    assert start(null_id, PLAIN, METHODS, 64) == {'id': None, 'jsonrpc': '2.0', 'result': 'pong'}
+    assert first(start, null_id, 64) == {'id': None, 'jsonrpc': '2.0', 'result': 'pong'}
     assert len(ran) == 2
 
 
 @pytest.mark.parametrize('start', STARTS)
 def test_a_call_that_waits_is_handed_back_with_its_context(start: Start) -> None:
-    started = start({'jsonrpc': '2.0', 'method': 'waits', 'id': 1}, PLAIN, METHODS, 64)
+    started = first(start, {'jsonrpc': '2.0', 'method': 'waits', 'id': 1}, 64)
     assert type(started) is tuple
     coro, yielded, context = started
     assert yielded == 'paused'
@@ -107,7 +126,7 @@ def test_a_call_that_waits_is_handed_back_with_its_context(start: Start) -> None
 def test_the_call_runs_in_a_copy_of_the_current_context(start: Start) -> None:
     token = seen.set('outside')
     try:
-        reply = start({'jsonrpc': '2.0', 'method': 'mark', 'id': 1}, PLAIN, METHODS, 64)
+        reply = first(start, {'jsonrpc': '2.0', 'method': 'mark', 'id': 1}, 64)
         assert reply == {'id': 1, 'jsonrpc': '2.0', 'result': 'outside'}
         assert seen.get() == 'outside'  # what the method set stayed in its own copy
     finally:
@@ -115,9 +134,22 @@ def test_the_call_runs_in_a_copy_of_the_current_context(start: Start) -> None:
 
 
 @pytest.mark.parametrize('start', STARTS)
-def test_an_exception_of_the_method_propagates_as_it_is(start: Start) -> None:
-    with pytest.raises(LookupError, match='no such thing'):
-        start({'jsonrpc': '2.0', 'method': 'fail', 'id': 1}, PLAIN, METHODS, 64)
+def test_an_exception_of_the_method_is_handed_on_with_its_traceback(start: Start) -> None:
+    raised = first(start, {'jsonrpc': '2.0', 'method': 'fail', 'id': 1}, 64)
+    assert type(raised) is LookupError
+    assert str(raised) == 'no such thing'
+    assert raised.__traceback__ is not None
+    assert any(frame.name == 'fail' for frame in traceback.extract_tb(raised.__traceback__))
+
+
+@pytest.mark.parametrize('start', STARTS)
+def test_a_baseexception_is_handed_on_too(start: Start) -> None:
+    async def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    entries, methods = _table(interrupt)
+    raised = first(start, {'jsonrpc': '2.0', 'method': 'interrupt', 'id': 1}, plain=entries, methods=methods)
+    assert type(raised) is KeyboardInterrupt
 
 
 @pytest.mark.parametrize('start', STARTS)
@@ -138,31 +170,31 @@ def test_an_exception_of_the_method_propagates_as_it_is(start: Start) -> None:
     ],
 )
 def test_what_it_does_not_take_is_not_taken_and_nothing_runs(start: Start, item: Any) -> None:
-    assert start(item, PLAIN, METHODS, 64) is False
+    assert first(start, item, 64) is False
     assert ran == []
 
 
 @pytest.mark.parametrize('start', STARTS)
 def test_a_name_over_the_limit_takes_the_full_path(start: Start) -> None:
     item = {'jsonrpc': '2.0', 'method': 'ping', 'id': 1}
-    assert start(item, PLAIN, METHODS, 3) is False
-    assert start(item, PLAIN, METHODS, 4) == {'id': 1, 'jsonrpc': '2.0', 'result': 'pong'}
+    assert first(start, item, 3) is False
+    assert first(start, item, 4) == {'id': 1, 'jsonrpc': '2.0', 'result': 'pong'}
 
 
 @pytest.mark.parametrize('start', STARTS)
 def test_an_entry_is_used_only_while_the_mapping_serves_its_method(start: Start) -> None:
     item = {'jsonrpc': '2.0', 'method': 'ping', 'id': 1}
     replaced = {**METHODS, 'ping': aiohttp_rpc.JSONRPCMethod(ping)}
-    assert start(item, PLAIN, replaced, 64) is False
-    assert start(item, PLAIN, {}, 64) is False
+    assert first(start, item, methods=replaced) is False
+    assert first(start, item, methods={}) is False
     assert ran == []
 
 
 @pytest.mark.parametrize('start', STARTS)
 def test_other_mappings_take_the_full_path(start: Start) -> None:
     item = {'jsonrpc': '2.0', 'method': 'ping', 'id': 1}
-    assert start(item, types.MappingProxyType(PLAIN), METHODS, 64) is False
-    assert start(item, PLAIN, types.MappingProxyType(METHODS), 64) is False
+    assert first(start, item, plain=types.MappingProxyType(PLAIN)) is False
+    assert first(start, item, methods=types.MappingProxyType(METHODS)) is False
 
 
 _VALUES = st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=2), st.booleans())
@@ -178,10 +210,8 @@ _ITEMS = st.fixed_dictionaries(
 
 
 def _outcome(start: Start, item: dict[str, Any]) -> Any:
-    try:
-        return start(item, PLAIN, METHODS, 64)
-    except Exception as exc:
-        return type(exc), str(exc)
+    outcome = first(start, item, 64)
+    return (type(outcome), str(outcome)) if isinstance(outcome, BaseException) else outcome
 
 
 @settings(max_examples=400, deadline=None)

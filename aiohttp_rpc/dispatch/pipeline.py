@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
 from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected, own_error
@@ -34,7 +35,7 @@ from ..typedefs import JSONDecoderType, MiddlewareType
 from .eager import DeadlineExceeded, Later, finish_within, run_all, send_none
 from .encoder import ReplyEncoder
 from .middleware import build_chain, transparent
-from .plain import start_plain
+from .plain import Outcome, start_plain
 from .routes import Routes
 
 __all__ = ('Pipeline', 'Reply')
@@ -77,6 +78,7 @@ class Pipeline:
         '_middlewares',
         '_parse_error_reply',
         '_routes',
+        '_start',
     )
 
     def __init__(
@@ -103,6 +105,12 @@ class Pipeline:
         self._max_batch = max_batch
         self._batch_concurrency = batch_concurrency
         self._max_name_length = sys.maxsize if max_method_length is None else max_method_length
+        # Starting one call (see _start_full): on the lazy path, C's start_plain answers a plain call itself.
+        self._start: Callable[[object, RequestContext], Reply | Later[Reply | None] | None] = (
+            functools.partial(start_plain, routes.plain, routes.methods, self._max_name_length, self._otherwise)
+            if self._lazy
+            else self._start_full
+        )
 
     def dispatch(self, data: bytes | str, context: RequestContext) -> Coroutine[Any, Any, bytes | None]:
         """Decode one raw message now, and return the coroutine of its answer: the reply's bytes, or ``None``
@@ -142,21 +150,20 @@ class Pipeline:
         await run_all(self._start, items, context, outputs, limit=self._batch_concurrency)
         return [output for output in outputs if output is not None] or None
 
-    def _start(self, item: object, context: RequestContext) -> Reply | Later[Reply | None] | None:
-        """Start one call: its reply (``None`` for a notification) when it finished at once, else a
-        :class:`Later` that finishes it."""
-        if self._lazy:
-            try:
-                started = start_plain(item, self._routes.plain, self._routes.methods, self._max_name_length)
-            except BaseException as exc:  # noqa: BLE001 - sorted by _failed_plain, which re-raises what must go on
-                assert isinstance(item, dict)  # only a call start_plain took can raise
-                output = self._failed_plain(item, context, exc)
-                return output if 'id' in item else None
-            if started is not False:  # False: not a call the lazy path takes
-                if isinstance(started, tuple):
-                    assert isinstance(item, dict)
-                    return Later(self._finish_plain(item, context, *started))
-                return started
+    def _otherwise(self, item: object, context: RequestContext, outcome: Outcome) -> Reply | Later[Reply | None] | None:
+        """The lazy path did not answer ``item`` itself: take the full path, finish the call that waits, or answer
+        the one that raised."""
+        if outcome is False:
+            return self._start_full(item, context)
+        assert isinstance(item, dict)  # only a call start_plain took has run
+        if isinstance(outcome, BaseException):
+            output = self._failed_plain(item, context, outcome)
+            return output if 'id' in item else None
+        return Later(self._finish_plain(item, context, *outcome))
+
+    def _start_full(self, item: object, context: RequestContext) -> Reply | Later[Reply | None] | None:
+        """Start one call on the full path: its reply (``None`` for a notification) when it finished at once,
+        else a :class:`Later` that finishes it."""
         if not isinstance(item, dict):
             return error_reply(None, InvalidRequest(data=_NOT_AN_OBJECT))
         try:

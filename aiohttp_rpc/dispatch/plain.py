@@ -1,23 +1,23 @@
 """The lazy path: a call to a plain route, answered without a request object.
 
 When every middleware of a server is transparent (see :class:`~aiohttp_rpc.dispatch.middleware.StepMiddleware`)
-and a route is plain (nothing wraps the method, it takes no ``extra_kwargs``, and it is an ``async def`` called
-as it is: :attr:`~aiohttp_rpc.BaseJSONRPCMethod.bare`), nothing between the message and the method can see the
-request of a call that completes. :func:`start_plain` then calls the function with the message's params and
-makes its result the reply; only a call that raises gets a request object (built by the pipeline, to hand the
-exception to the middlewares as they would have seen it).
+and a route is plain (nothing wraps the method and it takes no ``extra_kwargs``), nothing between the message
+and the method can see the request of a call that completes. :func:`start_plain` then calls the method's
+:attr:`~aiohttp_rpc.BaseJSONRPCMethod.bare` function with the message's params and makes its result the reply.
+Every other outcome goes to the pipeline: a call that is not one of these takes the full path (a request
+object and the middleware chain), a call that waits is finished later, and only a call that raises gets a
+request object, to hand the exception to the middlewares as they would have seen it.
 
 :func:`start_plain` is the C version from ``aiohttp_rpc._speedups`` when the extension is there (see
 :mod:`aiohttp_rpc._native`), else :func:`start_plain_py`, the reference. In C a batch member costs its method's
-coroutine and its reply, and no frame of ours: 0.55 against 0.85 µs per member of a batch of 100 ``ping``
-(benchmarks: the in-process batch row).
+coroutine and its reply, and no Python frame of ours (benchmarks: the in-process batch row).
 """
 
 from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
 from .._native import native
 from ..methods.method import BaseJSONRPCMethod
@@ -25,7 +25,10 @@ from ..protocol.request import META, read_call
 from ..protocol.response import result_reply
 from .eager import send_none
 
-__all__ = ('PlainEntry', 'Started', 'Waiting', 'start_plain', 'start_plain_py')
+__all__ = ('Outcome', 'PlainEntry', 'Waiting', 'start_plain', 'start_plain_py')
+
+C = TypeVar('C')
+R = TypeVar('R')
 
 PlainEntry: TypeAlias = tuple[BaseJSONRPCMethod, Callable[..., Coroutine[Any, Any, Any]]]
 """A plain route in the table :func:`start_plain` reads: the method served, and its bare function."""
@@ -33,28 +36,41 @@ PlainEntry: TypeAlias = tuple[BaseJSONRPCMethod, Callable[..., Coroutine[Any, An
 Waiting: TypeAlias = tuple[Coroutine[Any, Any, Any], Any, contextvars.Context]
 """A call whose first step waited: its coroutine, what that step yielded, and the context it runs in."""
 
-Started: TypeAlias = 'dict[str, Any] | Waiting | Literal[False] | None'
-"""What :func:`start_plain` gives: the reply, a :data:`Waiting` call, ``False`` (not a call it takes), or ``None``
-(a notification that completed)."""
+Outcome: TypeAlias = 'Literal[False] | Waiting | BaseException'
+"""What the pipeline is handed when :func:`start_plain` does not answer a call itself: ``False`` (not a call it
+takes; nothing has run), a :data:`Waiting` call, or the exception the call raised."""
 
 
 def start_plain_py(
-    item: object, plain: Mapping[str, PlainEntry], methods: Mapping[str, BaseJSONRPCMethod], max_name_length: int, /
-) -> Started:
-    """The first step of ``item`` if it is a well-formed call to a plain route.
+    plain: Mapping[str, PlainEntry],
+    methods: Mapping[str, BaseJSONRPCMethod],
+    max_name_length: int,
+    otherwise: Callable[[object, C, Outcome], R],
+    item: object,
+    context: C,
+    /,
+) -> dict[str, Any] | R | None:
+    """The first step of ``item``: its reply when it is a well-formed call to a plain route that completes in
+    that step (``None`` for a notification), else ``otherwise(item, context, outcome)``.
 
     ``plain`` maps names to :data:`PlainEntry`; an entry is used only while ``methods`` (the server's mapping,
-    a ``dict``) still serves that very method, so a method set on it directly takes the full path.
-
-    Returns:
-        ``False`` when ``item`` is not such a call (or its params do not fit the function: the method
-        itself then tells, on the full path); else the reply (``None`` for a notification) when the call
-        completed in its first step, or the :data:`Waiting` call when it waits. The step runs in a copy of the
-        current context, as a task of its own would run it.
-
-    Raises:
-        BaseException: whatever the method raised in its first step.
+    a ``dict``) still serves that very method, so a method set on it directly takes the full path. A call whose
+    params do not fit the function is not taken either (calling an ``async def`` runs none of its code): on the
+    full path the method itself says how they do not fit. The step runs in a copy of the current context, as a
+    task of its own would run it.
     """
+    try:
+        outcome = _first_step(item, plain, methods, max_name_length)
+    except BaseException as exc:  # noqa: BLE001 - the call's own failure: the pipeline sorts it
+        return otherwise(item, context, exc)
+    if outcome is False or isinstance(outcome, tuple):
+        return otherwise(item, context, outcome)
+    return outcome
+
+
+def _first_step(
+    item: object, plain: Mapping[str, PlainEntry], methods: Mapping[str, BaseJSONRPCMethod], max_name_length: int
+) -> dict[str, Any] | Waiting | Literal[False] | None:
     if type(item) is not dict or type(plain) is not dict or type(methods) is not dict:
         return False
     call = read_call(item)
@@ -78,12 +94,14 @@ def start_plain_py(
 class _StartPlain(Protocol):
     def __call__(
         self,
-        item: object,
         plain: Mapping[str, PlainEntry],
         methods: Mapping[str, BaseJSONRPCMethod],
         max_name_length: int,
+        otherwise: Callable[[object, C, Outcome], R],
+        item: object,
+        context: C,
         /,
-    ) -> Started: ...
+    ) -> dict[str, Any] | R | None: ...
 
 
 start_plain: _StartPlain = native('start_plain') or start_plain_py
