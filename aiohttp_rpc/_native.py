@@ -10,9 +10,12 @@ the extension is there.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
-__all__ = ('native',)
+__all__ = ('native', 'native_or')
+
+F = TypeVar('F', bound=Callable[..., Any])
 
 
 def _load() -> Any:
@@ -31,3 +34,10 @@ _MODULE = _load()
 def native(name: str) -> Any:
     """The extension's function ``name``, or ``None`` when the pure-Python version is to be used."""
     return None if _MODULE is None else getattr(_MODULE, name)
+
+
+def native_or(reference: F, name: str) -> F:
+    """The extension's function ``name``, typed as ``reference`` (its pure-Python twin, with the same signature),
+    or ``reference`` itself when the pure-Python version is to be used."""
+    found = native(name)
+    return reference if found is None else cast(F, found)

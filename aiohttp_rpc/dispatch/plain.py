@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Literal, Protocol, TypeAlias, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 
-from .._native import native
+from .._native import native_or
 from ..methods.method import BaseJSONRPCMethod
 from ..protocol.request import META, read_call
 from ..protocol.response import result_reply
@@ -91,17 +91,4 @@ def _first_step(
     return result_reply(request_id, value) if 'id' in item else None
 
 
-class _StartPlain(Protocol):
-    def __call__(
-        self,
-        plain: Mapping[str, PlainEntry],
-        methods: Mapping[str, BaseJSONRPCMethod],
-        max_name_length: int,
-        otherwise: Callable[[object, C, Outcome], R],
-        item: object,
-        context: C,
-        /,
-    ) -> dict[str, Any] | R | None: ...
-
-
-start_plain: _StartPlain = native('start_plain') or start_plain_py
+start_plain = native_or(start_plain_py, 'start_plain')
