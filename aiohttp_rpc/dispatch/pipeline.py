@@ -105,7 +105,8 @@ class Pipeline:
         self._max_batch = max_batch
         self._batch_concurrency = batch_concurrency
         self._max_name_length = sys.maxsize if max_method_length is None else max_method_length
-        # Starting one call (see _start_full): on the lazy path, C's start_plain answers a plain call itself.
+        # Starting one call (see _start_full); on the lazy path start_plain (in C when built) answers a plain call
+        # itself and hands _otherwise the rest.
         self._start: Callable[[object, RequestContext], Reply | Later[Reply | None] | None] = (
             functools.partial(start_plain, routes.plain, routes.methods, self._max_name_length, self._otherwise)
             if self._lazy
