@@ -239,9 +239,9 @@ class JSONRPCMethod(BaseJSONRPCMethod):
     def bare(self) -> Callable[..., Coroutine[Any, Any, Any]] | None:
         """The coroutine function itself, when a call is nothing more than calling it: an ``async def`` with no
         validation, result preparation, context parameter or decorator; else this method, taking the params
-        spread out (see :attr:`BaseJSONRPCMethod.bare`). No code of the method's runs before its coroutine's
-        first step, and only its validation (which has no effects) before the coroutine is made. ``None`` for a
-        subclass with a ``__call__`` of its own, which every call must reach."""
+        spread out (see :attr:`BaseJSONRPCMethod.bare`): calling that runs only the params' validation, and the
+        function itself in the coroutine's first step. ``None`` for a subclass with a ``__call__`` of its own,
+        which every call must reach."""
         if type(self).__call__ is not JSONRPCMethod.__call__:
             return None
         if self._direct and self._validator is None and self.context_param is None and self.progress_param is None:
