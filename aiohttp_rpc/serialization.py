@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ._native import native
+from ._native import native_or
 
 if TYPE_CHECKING:
     from .typedefs import JSONDecoderType, JSONEncoderType
@@ -108,8 +108,7 @@ def has_long_number_py(raw: bytes) -> bool:
     return raw.translate(_DIGITS_ONLY).find(_LONG_NUMBER) >= 0  # find: cheaper than `in` for this needle
 
 
-_compiled: Callable[[bytes], bool] | None = native('has_long_number')
-has_long_number: Callable[[bytes], bool] = has_long_number_py if _compiled is None else _compiled
+has_long_number = native_or(has_long_number_py, 'has_long_number')
 """``has_long_number(raw) -> bool``: the C scan when the extension is there (see :mod:`aiohttp_rpc._native`),
 else :func:`has_long_number_py`."""
 

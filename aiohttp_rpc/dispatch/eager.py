@@ -20,9 +20,9 @@ import functools
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from types import CoroutineType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
-from .._native import native
+from .._native import native_or
 
 __all__ = (
     'DeadlineExceeded',
@@ -205,13 +205,7 @@ def send_none_py(coro: Coroutine[Any, Any, Any], context: contextvars.Context | 
         return True, stop.value
 
 
-class _Step(Protocol):
-    def __call__(
-        self, coro: Coroutine[Any, Any, Any], context: contextvars.Context | None = None, /
-    ) -> tuple[bool, Any]: ...
-
-
-send_none: _Step = native('send_none') or send_none_py
+send_none = native_or(send_none_py, 'send_none')
 """:func:`send_none_py` in C when the extension is there (see :mod:`aiohttp_rpc._native`): the same step told
 apart by a flag instead of ``StopIteration``, which saves an exception object, a traceback entry and a handler
 on every call that completes at once, and entering the context without the frame of ``Context.run`` (about

@@ -14,10 +14,9 @@ the pure-Python walk (see :mod:`aiohttp_rpc._native`). The C walk costs about a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from .._native import native
+from .._native import native, native_or
 
 __all__ = ('EXTENSION', 'has_non_finite', 'has_non_finite_py')
 
@@ -56,10 +55,8 @@ def has_non_finite_py(value: Any) -> bool:
     return _walk(value)
 
 
-_compiled: Callable[[Any], bool] | None = native('has_non_finite')
-
-EXTENSION = _compiled is not None
+EXTENSION = native('has_non_finite') is not None
 """Whether :func:`has_non_finite` is the C walk."""
 
-has_non_finite: Callable[[Any], bool] = has_non_finite_py if _compiled is None else _compiled
+has_non_finite = native_or(has_non_finite_py, 'has_non_finite')
 """``has_non_finite(value) -> bool``: the C walk when the extension is there, else :func:`has_non_finite_py`."""

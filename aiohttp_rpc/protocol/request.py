@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from .._native import native
+from .._native import native_or
 from ..constants import NOTHING, VERSION_2_0
 from ..deprecation import warn_deprecated
 from ..errors import InvalidParams, InvalidRequest
@@ -319,7 +319,7 @@ def read_call_py(data: dict[str, Any]) -> Call | None:
     return None
 
 
-read_call: Callable[[dict[str, Any]], Call | None] = native('read_call') or read_call_py
+read_call = native_or(read_call_py, 'read_call')
 """:func:`read_call_py` in C when the extension is there (see :mod:`aiohttp_rpc._native`); the C version reads
 only plain ``dict`` objects and answers ``None`` for any other, whose call then takes the full path
 (:meth:`JSONRPCRequest.load`). Every call starts here (benchmarks: the in-process batch row)."""
