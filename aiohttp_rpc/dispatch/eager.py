@@ -18,8 +18,7 @@ import asyncio
 import contextvars
 import functools
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
-from types import CoroutineType
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Any, Generic, TypeVar
 
 from .._native import native_or
@@ -27,7 +26,6 @@ from .._native import native_or
 __all__ = (
     'DeadlineExceeded',
     'Later',
-    'as_coroutine',
     'deadline',
     'finish_within',
     'resume',
@@ -39,18 +37,6 @@ __all__ = (
 T = TypeVar('T')
 R = TypeVar('R')
 A = TypeVar('A')
-
-
-def as_coroutine(awaitable: Awaitable[T]) -> Coroutine[Any, Any, T]:
-    """``awaitable`` itself when it is a coroutine (what ``async def`` methods give), else a coroutine awaiting it,
-    so that its first step can be taken by hand."""
-    if isinstance(awaitable, CoroutineType):
-        return awaitable
-    return _await(awaitable)
-
-
-async def _await(awaitable: Awaitable[T]) -> T:
-    return await awaitable
 
 
 class Later(Generic[T]):

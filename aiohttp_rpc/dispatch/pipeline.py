@@ -6,7 +6,7 @@ Behind :meth:`Dispatcher.dispatch <aiohttp_rpc.dispatch.Dispatcher.dispatch>`. T
   current context, as a task of its own would run it. Most calls finish in that step and cost no timer and no
   task; a call that waits is finished under the call timeout by whoever awaits it.
 * The request object is built lazily. When every middleware of the server is transparent (the built-in ones
-  are: see :class:`~aiohttp_rpc.dispatch.middleware.StepMiddleware`) and the route is plain (an ``async def``
+  are: see :class:`~aiohttp_rpc.dispatch.middleware.StepMiddleware`) and the route is plain (a method
   nothing wraps, taking no ``extra_kwargs``), nothing between the message and the method can see the request
   of a call that completes: :func:`~aiohttp_rpc.dispatch.plain.start_plain` calls the method with the
   message's params, and its result is the reply. Only if it raises is the request built, and the exception

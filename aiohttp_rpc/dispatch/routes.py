@@ -65,8 +65,6 @@ class Route:
             reader that must not wait may answer it inline.
         guards: the groups' guards (outer groups first), then the method's: what a call of ``name`` must pass
             besides the server's own guards.
-        plain: nothing wraps the method (no group middleware, no guard) and it takes no ``extra_kwargs``: it can
-            be called straight from the message's params.
     """
 
     name: str
@@ -74,7 +72,6 @@ class Route:
     handle: Chain
     tags: tuple[str, ...]
     never_waits: bool
-    plain: bool
     guards: tuple[Guard, ...] = ()
 
 
@@ -106,7 +103,7 @@ class Routes:
     ) -> None:
         self.methods: MutableMapping[str, BaseJSONRPCMethod] = {} if methods is None else methods
         self.table: dict[str, Route] = {}
-        self.plain: dict[str, PlainEntry] = {}  # the plain routes with a bare function: the lazy path's table
+        self.plain: dict[str, PlainEntry] = {}  # the plain routes with a bare function: start_plain's table
         self.tag_descriptions: dict[str, str | None] = {}  # group prefix -> the group's description
         self.frozen = False
         self.allow_late_methods = allow_late_methods
@@ -160,10 +157,11 @@ class Routes:
             middlewares.append(guard_middleware(rpc_method.guards))
             guards.extend(rpc_method.guards)
         call: Chain = functools.partial(invoke, rpc_method, self._context_of)
+        # plain: nothing wraps the method and it takes no extra_kwargs, so it can be called from the params alone
         plain = not middlewares and not rpc_method.takes_extra_kwargs
         never_waits = not middlewares and rpc_method.cannot_suspend and rpc_method.context_param is None
         handle = build_chain(middlewares, call)
-        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, plain, tuple(guards))
+        self.table[full_name] = Route(full_name, rpc_method, handle, prefixes, never_waits, tuple(guards))
         bare = rpc_method.bare if plain else None
         if bare is None:
             self.plain.pop(full_name, None)
