@@ -19,6 +19,7 @@ from redis_server import RedisServer, start_redis
 import aiohttp_rpc
 from aiohttp_rpc import errors
 from aiohttp_rpc.backplane import InProcessBackplane
+from aiohttp_rpc.server.relay import PRESENCE_TTL
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -255,3 +256,61 @@ async def test_without_a_backplane_other_peers_are_not_found() -> None:
     with pytest.raises(LookupError) as caught:
         server.peer('abc:def')
     assert str(caught.value) == "No peer 'abc:def' on this server, and no backplane to other workers."
+
+
+class LatePresence(InProcessBackplane):
+    """A broker that takes its presence writes a few loop turns late; the first ``refuse`` of them fail."""
+
+    def __init__(self, refuse: int = 0) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.marked = asyncio.Event()
+
+    async def mark_present(self, key: str, ttl: float | None) -> None:
+        for _ in range(10):
+            await asyncio.sleep(0)
+        if self.refuse and ttl is not None:
+            self.refuse -= 1
+            raise errors.BackplaneError(data={'details': 'refused'})
+        await super().mark_present(key, ttl)
+        self.marked.set()
+
+
+async def test_a_worker_is_present_as_soon_as_it_has_started() -> None:
+    """Regression: the heartbeat task marked presence after ``start()`` returned, so a peer of a worker that had
+    just accepted its first connection could be reported gone ("its worker is not running") for a moment."""
+    backplane = LatePresence()
+    server = worker(backplane)
+    await server.fanout.start()  # what the first connection awaits before it is served
+    try:
+        assert await backplane.is_present(server.fanout.worker)
+    finally:
+        await server.fanout.close()
+    assert not await backplane.is_present(server.fanout.worker)
+
+
+async def test_a_refused_presence_is_retried_within_a_second() -> None:
+    """Regression: a failed renewal (Redis slow past ``publish_timeout``) left the worker absent for a third of
+    the presence's time to live (5 s), failing every call to its peers from other workers meanwhile."""
+    backplane = LatePresence(refuse=1)
+    server = worker(backplane)
+    await server.fanout.start()
+    try:
+        assert not await backplane.is_present(server.fanout.worker)
+        await asyncio.wait_for(backplane.marked.wait(), PRESENCE_TTL / 3 - 1)
+        assert await backplane.is_present(server.fanout.worker)
+    finally:
+        await server.fanout.close()
+
+
+async def test_a_worker_is_present_on_redis_once_started(redis: RedisServer) -> None:
+    backplane = aiohttp_rpc.RedisBackplane(redis.url, prefix='presence')
+    observer = aiohttp_rpc.RedisBackplane(redis.url, prefix='presence')
+    server = worker(backplane)
+    await server.fanout.start()
+    try:
+        assert await observer.is_present(server.fanout.worker)
+    finally:
+        await server.fanout.close()
+    assert not await observer.is_present(server.fanout.worker)
+    await observer.close()

@@ -36,6 +36,9 @@ logger = logging.getLogger('aiohttp_rpc.backplane')
 DEFAULT_TOPIC_BUFFER = 1024
 """Items a ``server.topic()`` iterator holds for a reader that has not taken them."""
 
+PRESENCE_RETRY = 1.0
+"""Seconds between attempts to mark this worker present while the backplane refuses it."""
+
 LocalBroadcast = Callable[[bytes, 'float | None'], Awaitable[int]]
 
 # A topic item as iterators hold it: (item, event id, the event id before it); no ids without a history.
@@ -141,19 +144,27 @@ class Fanout:
 
     async def _start(self) -> None:
         await self.backplane.start(self._heard)
-        self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+        # Present before the first connection is served: a caller on another worker checks presence first.
+        renewed = await self._renew()
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(renewed))
 
-    async def _beat(self) -> None:
-        """Renew this worker's presence, and the histories its readers ask for, every third of the presence's time
-        to live (an outage skips a beat, no more)."""
+    async def _renew(self) -> bool:
+        """Mark this worker present, and renew the histories its readers ask for; whether the backplane took it."""
+        try:
+            await self.backplane.mark_present(self.worker, PRESENCE_TTL)
+            for topic, asks in list(self._kept.items()):
+                await self.backplane.keep_history(topic, max(asks))
+        except JSONRPCError as exc:
+            logger.debug('Presence not renewed: %s', exc)
+            return False
+        return True
+
+    async def _beat(self, renewed: bool) -> None:
+        """Renew every third of the presence's time to live; after a failed renewal, retry every
+        ``PRESENCE_RETRY`` seconds (an outage, or one slow reply, costs the other workers that long at most)."""
         while True:
-            try:
-                await self.backplane.mark_present(self.worker, PRESENCE_TTL)
-                for topic, asks in list(self._kept.items()):
-                    await self.backplane.keep_history(topic, max(asks))
-            except JSONRPCError as exc:
-                logger.debug('Presence not renewed: %s', exc)
-            await asyncio.sleep(PRESENCE_TTL / 3)
+            await asyncio.sleep(PRESENCE_TTL / 3 if renewed else PRESENCE_RETRY)
+            renewed = await self._renew()
 
     async def close(self) -> None:
         if self._started is None:
