@@ -7,7 +7,15 @@ handler, ``before`` (the revision) and ``after`` (the working tree), each on the
 For every repeat and scenario the three are loaded in turn, the order rotating over the repeats; the table gives
 requests/s (median, min-max) and each one's ratio to bare in the same repeat.
 
+``--shared-core`` loads the three at the same time instead, each by its own wrk: the three servers share the server
+core, and the kernel gives each the same share of it while all three are busy, so each one's requests/s is that
+share divided by what a request costs it. Whatever slows the machine down slows all three in the same second,
+and the ratios stop moving with it: before and after both at the same commit gave ``after/before`` from 0.97 to
+1.02 over 4 rounds this way, and from 0.72 to 1.10 over 12 rounds in turn (benchmarks/RESULTS.md). The rates are
+about a third of those measured in turn; the ratios are what to read.
+
 Usage: python benchmarks/ab.py [--before REV] [--quick] [--duration S] [--repeats N] [--scenarios ping,echo]
+                               [--shared-core]
 
 ``--before`` defaults to ``HEAD`` (the last commit, against uncommitted changes). The worktree is removed at
 the end. Needs git, wrk (installed as ``run.py`` does) and, to build the revision's extension, a C compiler.
@@ -94,6 +102,9 @@ def main() -> int:
     parser.add_argument('--scenarios', default=','.join(payloads.SCENARIOS), help='comma-separated')
     parser.add_argument('--output', type=Path, help='also save the runs as JSON here')
     parser.add_argument('--no-install', action='store_true', help='never apt-get wrk')
+    parser.add_argument(
+        '--shared-core', action='store_true', help='load the three at the same time, sharing the server core'
+    )
     args = parser.parse_args()
     duration = min(60.0, max(1.0, args.duration or (3.0 if args.quick else 5.0)))
     repeats = min(20, max(1, args.repeats or (2 if args.quick else 5)))
@@ -119,14 +130,23 @@ def main() -> int:
         for server in servers.values():
             server.start()
             server.sanity_check(bench)
-        log(f'{loadgen.name}, {args.connections} connections, {repeats} x {duration:g} s; before = {args.before}')
+        mode = 'at the same time, sharing a core' if args.shared_core else 'in turn'
+        log(f'{loadgen.name}, {args.connections} connections, {repeats} x {duration:g} s, {mode}')
+        log(f'before = {args.before}')
         for scenario in scenarios:  # warm-up
             for server in servers.values():
                 loadgen.rate(server.url, scenario, 1.0)
         runs: dict[str, list[dict[str, float]]] = {scenario: [] for scenario in scenarios}
         for repeat in range(repeats):
             for scenario in scenarios:
-                figures = {key: loadgen.rate(servers[key].url, scenario, duration) for key in rotated(ORDER, repeat)}
+                if args.shared_core:
+                    figures = loadgen.rates_together(
+                        {key: server.url for key, server in servers.items()}, scenario, duration
+                    )
+                else:
+                    figures = {
+                        key: loadgen.rate(servers[key].url, scenario, duration) for key in rotated(ORDER, repeat)
+                    }
                 runs[scenario].append(figures)
                 log(f'  repeat {repeat + 1} {scenario}: ' + '  '.join(f'{k} {v:,.0f}' for k, v in figures.items()))
     finally:
@@ -136,7 +156,13 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     print(_table(runs))
     if args.output:
-        record = {'before': args.before, 'duration': duration, 'repeats': repeats, 'runs': runs}
+        record = {
+            'before': args.before,
+            'duration': duration,
+            'repeats': repeats,
+            'shared_core': args.shared_core,
+            'runs': runs,
+        }
         args.output.write_text(json.dumps(record, indent=1))
     return 0
 

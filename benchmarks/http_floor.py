@@ -8,7 +8,11 @@ requests/s (median, min-max) and each variant's ratio to the bare handler in the
 of the main table shows splits into what any conforming server costs, what the guarantees cost, and what our
 dispatcher and handler add.
 
-Usage: python benchmarks/http_floor.py [--quick] [--duration S] [--repeats N] [--output FILE.json]
+``--shared-core`` starts one server process per variant, all on the server core, and loads the five at the same
+time, each by its own wrk (see ``LoadGenerator.rates_together``): the ratios then hold still while the machine's
+speed moves.
+
+Usage: python benchmarks/http_floor.py [--quick] [--duration S] [--repeats N] [--output FILE.json] [--shared-core]
 """
 
 from __future__ import annotations
@@ -64,13 +68,13 @@ def _start_server(port: int, cores: set[int] | None, log_path: Path) -> subproce
     raise BenchError(f'the floor server did not start:\n{log_path.read_text(errors="replace")[-2000:]}')
 
 
-def _check(route: str, port: int) -> None:
+def _check(url: str) -> None:
     """One request per scenario, the reply checked in full, before anything is timed."""
     for scenario in SCENARIOS:
-        status, _, raw = post(f'http://127.0.0.1:{port}/{route}', payloads.body(scenario))
+        status, _, raw = post(url, payloads.body(scenario))
         problem = f'HTTP {status}' if status != 200 else payloads.check_reply(scenario, raw)
         if problem is not None:
-            raise BenchError(f'{route} {scenario}: {problem}')
+            raise BenchError(f'{url} {scenario}: {problem}')
 
 
 def _table(runs: dict[str, list[dict[str, float]]]) -> str:
@@ -97,6 +101,9 @@ def main() -> int:
     parser.add_argument('--repeats', type=int, help='repeats (bounded to 1-10)')
     parser.add_argument('--connections', type=int, default=50)
     parser.add_argument('--output', type=Path, help='also save the runs as JSON here')
+    parser.add_argument(
+        '--shared-core', action='store_true', help='a server per variant, all loaded at the same time on one core'
+    )
     args = parser.parse_args()
     duration = min(60.0, max(1.0, args.duration or (3.0 if args.quick else 8.0)))
     repeats = min(10, max(1, args.repeats or (2 if args.quick else 3)))
@@ -105,30 +112,40 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix='aiohttp-rpc-floor-'))
     bench = Bench(args.quick, repeats, duration, args.connections, server_cores, load_cores, workdir, {})
     loadgen = LoadGenerator(find_wrk('auto', allow_install=False), args.connections, load_cores, bench)
-    port = free_port()
-    process = _start_server(port, server_cores, workdir / 'floor.stderr.log')
+    copies = len(ROUTES) if args.shared_core else 1
+    ports = [free_port() for _ in range(copies)]
+    processes = []
     try:
-        for route in ROUTES:
-            _check(route, port)
-        log(f'{loadgen.name}, {args.connections} connections, {repeats} x {duration:g} s per variant and scenario')
+        for index, port in enumerate(ports):
+            processes.append(_start_server(port, server_cores, workdir / f'floor-{index}.stderr.log'))
+        # One process for all the variants, or (shared core) the i-th variant on the i-th process.
+        urls = {route: f'http://127.0.0.1:{ports[index % copies]}/{route}' for index, route in enumerate(ROUTES)}
+        for url in urls.values():
+            _check(url)
+        mode = 'at the same time, one process each, sharing a core' if args.shared_core else 'in turn'
+        log(f'{loadgen.name}, {args.connections} connections, {repeats} x {duration:g} s per variant, {mode}')
         for scenario in SCENARIOS:  # warm-up
-            for route in ROUTES:
-                loadgen.rate(f'http://127.0.0.1:{port}/{route}', scenario, 1.0)
+            for url in urls.values():
+                loadgen.rate(url, scenario, 1.0)
         runs: dict[str, list[dict[str, float]]] = {scenario: [] for scenario in SCENARIOS}
         for repeat in range(repeats):
             for scenario in SCENARIOS:
-                figures = {
-                    route: loadgen.rate(f'http://127.0.0.1:{port}/{route}', scenario, duration)
-                    for route in rotated(ROUTES, repeat)
-                }
+                if args.shared_core:
+                    figures = loadgen.rates_together(urls, scenario, duration)
+                else:
+                    figures = {
+                        route: loadgen.rate(urls[route], scenario, duration) for route in rotated(ROUTES, repeat)
+                    }
                 runs[scenario].append(figures)
                 log(f'  repeat {repeat + 1} {scenario}: ' + '  '.join(f'{k} {v:,.0f}' for k, v in figures.items()))
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
     print(_table(runs))
     if args.output:
-        args.output.write_text(json.dumps({'duration': duration, 'repeats': repeats, 'runs': runs}, indent=1))
+        record = {'duration': duration, 'repeats': repeats, 'shared_core': args.shared_core, 'runs': runs}
+        args.output.write_text(json.dumps(record, indent=1))
     return 0
 
 

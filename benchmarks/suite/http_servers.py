@@ -7,6 +7,7 @@ per server and scenario, every repeat runs each scenario on every server back to
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -127,6 +128,17 @@ class LoadGenerator:
                 f'{url} {scenario}: bad replies or errors {bad}; first bad reply: {result.get("first_bad")!r}'
             )
         return float(result['requests_per_s'])
+
+    def rates_together(self, urls: dict[str, str], scenario: str, duration: float) -> dict[str, float]:
+        """:meth:`rate` of every URL, all loaded at the same time (one load generator each).
+
+        With their servers pinned to one core, the kernel gives each server the same share of it while all are
+        busy, so each one's rate is that share over what a request costs it; a slowdown of the machine hits all
+        of them in the same second (``--shared-core`` of ab.py and http_floor.py).
+        """
+        with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+            running = {key: pool.submit(self.rate, url, scenario, duration) for key, url in urls.items()}
+            return {key: future.result() for key, future in running.items()}
 
 
 def _measure(
