@@ -29,7 +29,7 @@ from ..methods.subscription import Cursor, current_cursor
 from ..serialization import JSONCodec
 from .relay import PRESENCE_TTL, Relay, worker_channel
 
-__all__ = ('DEFAULT_TOPIC_BUFFER', 'Fanout')
+__all__ = ('DEFAULT_TOPIC_BUFFER', 'PRESENCE_RETRY', 'Fanout')
 
 logger = logging.getLogger('aiohttp_rpc.backplane')
 
