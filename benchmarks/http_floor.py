@@ -1,14 +1,15 @@
-"""Where the HTTP rows' time goes: ``ping`` and ``echo`` served five ways by one server process, under wrk.
+"""Where the HTTP rows' time goes: ``ping`` and ``echo`` served seven ways by one server process, under wrk.
 
 servers/floor.py serves, on one app: the bare handler (the ceiling), a minimal conforming JSON-RPC handler,
-the same with our exact-integer and strict-JSON guarantees, our server with ``strict_floats=False``, and our
-server with every default. Each is loaded in turn (server pinned to one core, wrk to another, 50 keep-alive
+the same with our exact-integer and strict-JSON guarantees, our dispatcher in the minimal handler, our HTTP
+handler around the minimal strict dispatcher, our server with ``strict_floats=False``, and our server with every
+default. Each is loaded in turn (server pinned to one core, wrk to another, 50 keep-alive
 connections, every reply checked by wrk_post.lua), the order rotating over the repeats; the table gives
 requests/s (median, min-max) and each variant's ratio to the bare handler in the same repeat. So the gap a row
-of the main table shows splits into what any conforming server costs, what the guarantees cost, and what our
-dispatcher and handler add.
+of the main table shows splits into what any conforming server costs, what the guarantees cost, what our
+dispatcher adds and what our HTTP handler adds.
 
-``--shared-core`` starts one server process per variant, all on the server core, and loads the five at the same
+``--shared-core`` starts one server process per variant, all on the server core, and loads all of them at the same
 time, each by its own wrk (see ``LoadGenerator.rates_together``): the ratios then hold still while the machine's
 speed moves.
 

@@ -1,4 +1,4 @@
-"""The floor under the HTTP rows: ``ping`` and ``echo`` served five ways by one process, each on its own route.
+"""The floor under the HTTP rows: ``ping`` and ``echo`` served seven ways by one process, each on its own route.
 
 * ``POST /bare``: the ceiling, servers/bare.py's handler (orjson in, the reply object, orjson out).
 * ``POST /minimal``: :func:`minimal_dispatch`, the least a conforming JSON-RPC 2.0 server does for a valid
@@ -7,6 +7,10 @@
 * ``POST /minimal-strict``: the same with the two guarantees our server keeps on every call: exact integers
   (``aiohttp_rpc.serialization.json_deserialize``) and strict JSON out (``ReplyEncoder.encode_reply``: no NaN
   or infinity written as ``null``, the size limit).
+* ``POST /ours-dispatcher``: our dispatcher (``server.dispatch`` with an empty context, every default) in the
+  minimal handler: what our dispatcher costs without our HTTP handler.
+* ``POST /ours-handler``: our ``handle_http_request`` (every default) around the minimal strict dispatcher: what
+  our HTTP handler costs without our dispatcher.
 * ``POST /ours-lax``: a ``JSONRPCServer`` with the default middlewares and ``strict_floats=False``.
 * ``POST /ours``: a ``JSONRPCServer`` with the default middlewares and every default (what servers/ours.py
   serves).
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import orjson
@@ -28,6 +32,7 @@ from aiohttp import web
 from servers import bare, ours
 
 import aiohttp_rpc
+from aiohttp_rpc.dispatch.dispatcher import Dispatcher
 from aiohttp_rpc.dispatch.encoder import ReplyEncoder
 from aiohttp_rpc.serialization import JSONCodec, json_deserialize
 
@@ -36,7 +41,7 @@ __all__ = ('ROUTES', 'app', 'minimal_dispatch', 'minimal_strict_dispatch')
 _METHODS: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {'ping': ours.ping, 'echo': ours.echo}
 _STRICT_REPLY = ReplyEncoder(JSONCodec()).encode_reply
 
-ROUTES = ('bare', 'minimal', 'minimal-strict', 'ours-lax', 'ours')
+ROUTES = ('bare', 'minimal', 'minimal-strict', 'ours-dispatcher', 'ours-handler', 'ours-lax', 'ours')
 """The variants, ceiling first, each served on ``POST /<name>``."""
 
 
@@ -58,7 +63,7 @@ async def minimal_dispatch(
     return dumps({'jsonrpc': '2.0', 'id': request_id, 'result': result})
 
 
-def _handler(dispatch: Callable[[bytes], Awaitable[bytes]]) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _handler(dispatch: Callable[[bytes], Awaitable[bytes | None]]) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(http_request: web.Request) -> web.Response:
         body = await dispatch(await http_request.read())
         return web.Response(body=body, content_type='application/json', charset='utf-8')
@@ -71,15 +76,32 @@ async def minimal_strict_dispatch(body: bytes) -> bytes:
     return await minimal_dispatch(body, json_deserialize, _STRICT_REPLY)
 
 
+class _MinimalBehindOurDoor(Dispatcher):
+    """A dispatcher whose door leads to :func:`minimal_strict_dispatch`, for the ``ours-handler`` variant."""
+
+    def dispatch(
+        self, data: bytes | str, context: Mapping[str, object] | None = None
+    ) -> Coroutine[Any, Any, bytes | None]:
+        return minimal_strict_dispatch(data if isinstance(data, bytes) else data.encode())
+
+
 def app() -> web.Application:
     """The application serving every variant."""
     default = ours.register()
     lax = aiohttp_rpc.JSONRPCServer(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES, strict_floats=False)
     lax.add_methods([ours.ping, ours.echo])
+    handler_only = aiohttp_rpc.JSONRPCServer(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES)
+    handler_only.dispatcher = _MinimalBehindOurDoor(middlewares=aiohttp_rpc.middlewares.DEFAULT_MIDDLEWARES)
+
+    def our_dispatch(body: bytes) -> Coroutine[Any, Any, bytes | None]:
+        return default.dispatch(body)
+
     handlers = {
         'bare': bare.handle,
         'minimal': _handler(minimal_dispatch),
         'minimal-strict': _handler(minimal_strict_dispatch),
+        'ours-dispatcher': _handler(our_dispatch),
+        'ours-handler': handler_only.handle_http_request,
         'ours-lax': lax.handle_http_request,
         'ours': default.handle_http_request,
     }
