@@ -21,12 +21,21 @@
 /* 1: a non-finite float was found; 0: none; -1: an exception is set. */
 static int walk(PyObject *value, int depth);
 
+/* Exact types first: a JSON result is made of them, and an exact test is one comparison where PyFloat_Check()
+ * on a container walks its type's bases. Subclasses are still looked through, on the slower path. */
 static int
 walk_items(PyObject *const *items, Py_ssize_t count, int depth)
 {
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *item = items[i];
-        if (PyUnicode_CheckExact(item) || PyLong_CheckExact(item) || item == Py_None || PyBool_Check(item)) {
+        PyTypeObject *type = Py_TYPE(item);
+        if (type == &PyUnicode_Type || type == &PyLong_Type || item == Py_None || type == &PyBool_Type) {
+            continue;
+        }
+        if (type == &PyFloat_Type) {
+            if (!isfinite(PyFloat_AS_DOUBLE(item))) {
+                return 1;
+            }
             continue;
         }
         int found = walk(item, depth);
@@ -40,12 +49,9 @@ walk_items(PyObject *const *items, Py_ssize_t count, int depth)
 static int
 walk(PyObject *value, int depth)
 {
-    if (PyFloat_Check(value)) {
-        return !isfinite(PyFloat_AS_DOUBLE(value));
-    }
     int is_dict = PyDict_Check(value);
     if (!is_dict && !PyList_Check(value) && !PyTuple_Check(value)) {
-        return 0;
+        return PyFloat_Check(value) && !isfinite(PyFloat_AS_DOUBLE(value));
     }
     if (depth >= MAX_DEPTH) {
         PyErr_SetString(PyExc_RecursionError, "value nested too deeply to check for non-finite floats");

@@ -436,6 +436,39 @@ async def test_non_finite_result_is_an_internal_error_with_any_serializer(
 
 
 @pytest.mark.parametrize(
+    'json_serialize',
+    [
+        pytest.param(aiohttp_rpc.utils.json_serialize, id='default'),
+        pytest.param(json.dumps, id='json.dumps'),
+    ],
+)
+async def test_a_result_too_deep_to_check_fails_alone(
+    rpc_server_factory: Any, post_raw: Any, json_serialize: Any
+) -> None:
+    # With the interpreter's limit raised, json.dumps writes a result nested 1,500 deep, past what the NaN walk
+    # follows (1,000 levels); the text "NaN" in it sends it to the walk, whose RecursionError is that call's
+    # -32603 (it used to escape the encoder), and the server goes on answering.
+    def deep() -> Any:
+        value: list[Any] = ['NaN']
+        for _ in range(1_500):
+            value = [value]
+        return value
+
+    url = await rpc_server_factory(deep, ping, json_serialize=json_serialize)
+    batch = [{'jsonrpc': '2.0', 'method': 'deep', 'id': 1}, {'jsonrpc': '2.0', 'method': 'ping', 'id': 2}]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)
+    try:
+        assert await post_raw(url, json.dumps(batch[0])) == (200, INTERNAL_ERROR)
+        status, reply = await post_raw(url, json.dumps(batch))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert status == 200
+    assert sorted(reply, key=lambda item: item['id']) == [INTERNAL_ERROR, result('pong', id=2)]
+    assert await post_raw(url, json.dumps(batch[1])) == (200, result('pong', id=2))
+
+
+@pytest.mark.parametrize(
     ('json_serialize', 'expected'),
     [
         # orjson writes each non-finite float as null: that is what strict_floats=False lets stand.

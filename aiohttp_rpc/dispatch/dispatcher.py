@@ -259,7 +259,9 @@ class Dispatcher:
         """
         if not self._routes.frozen:
             self.freeze()
-        return self._pipeline.dispatch(data, _as_context(context))  # the pipeline's coroutine: one frame less
+        if type(context) is not RequestContext:  # what the transports pass: no call to convert it
+            context = _as_context(context)
+        return self._pipeline.dispatch(data, context)  # the pipeline's coroutine: one frame less
 
     def dispatch_message(
         self, message: object, context: Mapping[str, object] | None = None
