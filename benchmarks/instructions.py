@@ -2,9 +2,9 @@
 
 Requests/s on a shared 2-core machine move by more than a small change is worth, even with ``ab.py
 --shared-core``. An instruction count does not: callgrind counts what the server process executes, whatever else
-the machine is doing, so the same code gives the same count to within about 0.2% (1.5% for a batch of 100,
-whose garbage collections fall differently), and a change of one Python call per request (some 700
-instructions of about 300,000) shows. It is a proxy: it weighs every instruction
+the machine is doing, so the same code gives the same count to within about 0.2% (the servers run with
+``PYTHONHASHSEED=0``: with random string hashing a batch of 100 moved by up to 1.2%), and a change of one
+Python call per request (some 700 instructions of about 300,000) shows. It is a proxy: it weighs every instruction
 alike, where cache misses and branches make some dearer, and so far it has read about 0.02-0.03 above the
 ``ab.py --shared-core`` ratio of the same code (benchmarks/RESULTS.md). Judge a change by both.
 
@@ -66,7 +66,9 @@ class _GrindedServer:
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 cwd=self.system.cwd,
-                env=self.system.env(),
+                # One string hashing for every run: with a random one, dicts probe differently from one process
+                # to the next, and a batch's count moved by up to 0.8% (benchmarks/RESULTS.md).
+                env={**self.system.env(), 'PYTHONHASHSEED': '0'},
                 start_new_session=True,
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT
