@@ -2,18 +2,32 @@
 
 Requests/s on a shared 2-core machine move by more than a small change is worth, even with ``ab.py
 --shared-core``. An instruction count does not: callgrind counts what the server process executes, whatever else
-the machine is doing, so the same code gives the same count to within about 0.2% (the servers run with
-``PYTHONHASHSEED=0``: with random string hashing a batch of 100 moved by up to 1.2%), and a change of one
-Python call per request (some 700 instructions of about 300,000) shows. It is a proxy: it weighs every instruction
-alike, where cache misses and branches make some dearer, and so far it has read about 0.02-0.03 above the
-``ab.py --shared-core`` ratio of the same code (benchmarks/RESULTS.md). Judge a change by both.
+the machine is doing, so the same code under the same string hashing gives the same count to within about 0.2%,
+and a change of one Python call per request (some 700 instructions of about 300,000) shows.
+
+The hashing matters, so each server is run once per seed (``--seeds``, ``PYTHONHASHSEED`` 0, 1, ...) and the
+table gives the median and range. Attribute names are cached by the hash of the name and the type: a change that
+moves nothing on a request's path can still make two of its lookups share a slot of CPython's type cache, or stop
+them sharing one, under one seed and not another. One seed gave a change +800 instructions on ``ping`` that
+two other seeds, and the per-function costs, showed was -3,500 (benchmarks/RESULTS.md).
+
+Run it on an otherwise idle machine. The count holds still under a steady load, but not under one that comes
+and goes: a busier machine slows the client, the server's event loop then finds fewer requests ready per turn,
+and its per-turn work is shared by fewer. Counted while the test suite ran beside it, a change read 3,500
+instructions dearer on ``ping`` than the same change counted idle.
+
+It is a proxy: it weighs every instruction alike, where cache misses and branches make some dearer, and so far it
+has read about 0.02-0.03 above the ``ab.py --shared-core`` ratio of the same code (benchmarks/RESULTS.md). Judge a
+change by both.
 
 Each server runs under ``valgrind --tool=callgrind`` (about 50 times slower, which does not matter here). For
 each scenario the script sends ``--warmup`` requests, zeroes the counters, sends ``--requests`` more over
 ``--connections`` keep-alive connections from this process (not counted), and dumps the counters: the
 instructions the server executed for them, divided by their number. Replies are checked.
 
-Usage: python benchmarks/instructions.py [--before REV] [--scenarios ping,echo] [--requests N]
+Usage: python benchmarks/instructions.py [--before REV] [--scenarios ping,echo] [--requests N] [--seeds N]
+
+About 2 minutes per server per seed: 18 minutes with the 3 default seeds.
 
 Needs valgrind (``apt-get install valgrind``) and what ``ab.py`` needs to check the revision out.
 """
@@ -35,6 +49,7 @@ from ab import _Checkout, _checkout
 from suite.context import exit_with, log
 from suite.processes import free_port
 from suite.report import grid
+from suite.stats import summary
 from suite.systems import ROOT, System, make_systems
 
 __all__ = ('main',)
@@ -46,10 +61,11 @@ STARTUP_TIMEOUT = 180.0  # Python's start-up alone takes about 15 s under callgr
 class _GrindedServer:
     """One system's server under callgrind, on 127.0.0.1."""
 
-    def __init__(self, name: str, system: System, workdir: Path) -> None:
+    def __init__(self, name: str, system: System, workdir: Path, seed: int) -> None:
         self.name = name
         self.system = system
         self.workdir = workdir
+        self.seed = seed
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -66,9 +82,9 @@ class _GrindedServer:
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 cwd=self.system.cwd,
-                # One string hashing for every run: with a random one, dicts probe differently from one process
-                # to the next, and a batch's count moved by up to 0.8% (benchmarks/RESULTS.md).
-                env={**self.system.env(), 'PYTHONHASHSEED': '0'},
+                # A given string hashing: with a random one, dicts probe differently from one process to the
+                # next, and a batch's count moved by up to 0.8% (benchmarks/RESULTS.md).
+                env={**self.system.env(), 'PYTHONHASHSEED': str(self.seed)},
                 start_new_session=True,
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -144,7 +160,9 @@ def main() -> int:
     parser.add_argument('--requests', type=int, default=2000, help='requests counted per scenario (100-20000)')
     parser.add_argument('--warmup', type=int, default=400, help='requests sent first, not counted (0-5000)')
     parser.add_argument('--connections', type=int, default=8, help='keep-alive connections (1-64)')
+    parser.add_argument('--seeds', type=int, default=3, help='runs of each server, one per PYTHONHASHSEED (1-9)')
     args = parser.parse_args()
+    seeds = range(min(9, max(1, args.seeds)))
     requests = min(20_000, max(100, args.requests))
     warmup = min(5_000, max(0, args.warmup))
     connections = min(64, max(1, args.connections))
@@ -160,29 +178,51 @@ def main() -> int:
     tree = _checkout(args.before, workdir)
     ours = systems['ours']
     before = _Checkout('before', ours.python, 'ours', False, tree / 'benchmarks' / 'servers' / 'ours.py', tree, tree)
-    counts: dict[str, dict[str, float]] = {scenario: {} for scenario in scenarios}
+    # counts[scenario][system][i]: instructions per request under seed i
+    counts: dict[str, dict[str, list[float]]] = {scenario: {name: [] for name in ORDER} for scenario in scenarios}
     try:
-        for name, system in (('bare', systems['bare']), ('before', before), ('after', ours)):
-            server = _GrindedServer(name, system, workdir)
-            log(f'{name}: starting under callgrind')
-            try:
-                server.start()
-                for scenario in scenarios:
-                    counts[scenario][name] = server.count(scenario, warmup, requests, connections)
-                    log(f'  {name} {scenario}: {counts[scenario][name]:,.0f} instructions per request')
-            finally:
-                server.stop()
+        for seed in seeds:
+            for name, system in (('bare', systems['bare']), ('before', before), ('after', ours)):
+                server = _GrindedServer(name, system, workdir, seed)
+                log(f'{name}: starting under callgrind, PYTHONHASHSEED={seed}')
+                try:
+                    server.start()
+                    for scenario in scenarios:
+                        counts[scenario][name].append(server.count(scenario, warmup, requests, connections))
+                        log(f'  {name} {scenario}: {counts[scenario][name][-1]:,.0f} instructions per request')
+                finally:
+                    server.stop()
     finally:
         subprocess.run(['git', 'worktree', 'remove', '--force', str(tree)], cwd=ROOT, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
+    print(f'before = {args.before}; {requests} requests per scenario over {connections} connections; ', end='')
+    print(f'median (min-max) over PYTHONHASHSEED {", ".join(map(str, seeds))}, ratios taken seed by seed')
+    print(_table(counts))
+    return 0
+
+
+def _table(counts: dict[str, dict[str, list[float]]]) -> str:
+    def spread(values: list[float], form: str) -> str:
+        figures = summary(values)
+        if len(values) == 1:
+            return format(figures['median'], form)
+        return f'{figures["median"]:{form}} ({figures["min"]:{form}}-{figures["max"]:{form}})'
+
     rows = [('scenario', 'system', 'instructions/request', 'bare/system', 'after/before')]
     for scenario, figures in counts.items():
         for name in ORDER:
-            change = f'{figures["before"] / figures["after"]:.3f}' if name == 'after' else ''
-            rows.append((scenario, name, f'{figures[name]:,.0f}', f'{figures["bare"] / figures[name]:.3f}', change))
-    print(f'before = {args.before}; {requests} requests per scenario over {connections} connections')
-    print('\n'.join(grid(rows)))
-    return 0
+            to_bare = [bare / mine for bare, mine in zip(figures['bare'], figures[name], strict=True)]
+            change = [old / new for old, new in zip(figures['before'], figures['after'], strict=True)]
+            rows.append(
+                (
+                    scenario,
+                    name,
+                    spread(figures[name], ',.0f'),
+                    spread(to_bare, '.3f'),
+                    spread(change, '.3f') if name == 'after' else '',
+                )
+            )
+    return '\n'.join(grid(rows))
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -77,13 +78,17 @@ async def send(port: int, body: bytes) -> tuple[asyncio.StreamReader, asyncio.St
     return reader, writer
 
 
+HANG = b'{"jsonrpc": "2.0", "method": "hang", "id": 1}'
+BATCH_THAT_HANGS = b'[{"jsonrpc": "2.0", "method": "ping", "id": 1}, {"jsonrpc": "2.0", "method": "hang", "id": 2}]'
+
+
+@pytest.mark.parametrize('body', [HANG, BATCH_THAT_HANGS], ids=['call', 'batch'])
 async def test_departed_clients_calls_are_cancelled_quietly(
-    site: tuple[int, aiohttp_rpc.JSONRPCServer], hanging: Hanging, caplog: pytest.LogCaptureFixture
+    site: tuple[int, aiohttp_rpc.JSONRPCServer], hanging: Hanging, caplog: pytest.LogCaptureFixture, body: bytes
 ) -> None:
     port, server = site
     caplog.set_level(logging.DEBUG)
     baseline = len(asyncio.all_tasks())
-    body = b'{"jsonrpc": "2.0", "method": "hang", "id": 1}'
     clients = await asyncio.gather(*(send(port, body) for _ in range(CLIENTS)))
     await asyncio.wait_for(hanging.all_started.wait(), 5)
     for _, writer in clients:  # every client leaves without its reply
@@ -102,10 +107,32 @@ async def test_departed_clients_calls_are_cancelled_quietly(
     assert {record.levelname for record in departed} == {'DEBUG'}
 
 
-async def test_a_call_that_completes_at_once_is_never_watched(site: tuple[int, Any]) -> None:
+@pytest.mark.parametrize(
+    'body',
+    [
+        b'{"jsonrpc": "2.0", "method": "ping", "id": 1}',
+        b'[{"jsonrpc": "2.0", "method": "ping", "id": 1}, {"jsonrpc": "2.0", "method": "ping", "id": 2}]',
+    ],
+    ids=['call', 'batch'],
+)
+async def test_an_answer_that_never_waits_is_never_watched(site: tuple[int, Any], body: bytes) -> None:
+    """Nothing is registered, and no timer armed, for a message whose calls all complete at once."""
     port, server = site
-    reader, writer = await send(port, b'{"jsonrpc": "2.0", "method": "ping", "id": 1}')
+    reader, writer = await send(port, body)
     head = await reader.readuntil(b'\r\n\r\n')
     assert head.startswith(b'HTTP/1.1 200')
+    assert len(server._departures) == 0
+    assert server._departures._timer is None
+    writer.close()
+
+
+async def test_a_call_that_waited_and_completed_is_forgotten(site: tuple[int, Any]) -> None:
+    port, server = site
+    server.add_method(aiohttp_rpc.JSONRPCMethod(asyncio.sleep, name='pause'))
+    reader, writer = await send(port, b'{"jsonrpc": "2.0", "method": "pause", "params": [0, "done"], "id": 1}')
+    head = await reader.readuntil(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.1 200')
+    length = next(int(line[15:]) for line in head.split(b'\r\n') if line.lower().startswith(b'content-length:'))
+    assert json.loads(await reader.readexactly(length)) == {'jsonrpc': '2.0', 'id': 1, 'result': 'done'}
     assert len(server._departures) == 0
     writer.close()

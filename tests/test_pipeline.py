@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -235,3 +236,104 @@ async def test_rpc_server_accepts_methods_at_any_time(aiohttp_client: Any) -> No
     response = await client.post('/rpc', json=CALLS[9])
     assert await response.json() == {'jsonrpc': '2.0', 'id': 6, 'result': 42}
     assert aiohttp_rpc.rpc_server.dispatcher._routes.allow_late_methods
+
+
+class WaitLog:
+    """An ``on_wait`` hook that records when it is called and when what it returned is, and in which task."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+        self.tasks: list[asyncio.Task[Any] | None] = []
+
+    def __call__(self, context: aiohttp_rpc.RequestContext) -> Any:
+        self.events.append(('waits', context['caller']))
+        self.tasks.append(asyncio.current_task())
+        return lambda: self.events.append(('done', context['caller']))
+
+
+def _waiting_dispatcher() -> tuple[aiohttp_rpc.dispatch.Dispatcher, asyncio.Event, asyncio.Event]:
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    def quick() -> str:
+        return 'quick'
+
+    async def slow() -> str:
+        entered.set()
+        await release.wait()
+        return 'slow'
+
+    async def fails_late() -> str:
+        await asyncio.sleep(0)  # suspends once: the call waits
+        raise aiohttp_rpc.errors.InvalidParams()
+
+    dispatcher = aiohttp_rpc.dispatch.Dispatcher(middlewares=DEFAULT_MIDDLEWARES)
+    dispatcher.add_methods([quick, slow, fails_late])
+    return dispatcher, entered, release
+
+
+def _call(method: str, request_id: int) -> dict[str, Any]:
+    return {'jsonrpc': '2.0', 'method': method, 'id': request_id}
+
+
+async def test_on_wait_is_not_called_for_an_answer_that_never_waits() -> None:
+    dispatcher, _, _ = _waiting_dispatcher()
+    log = WaitLog()
+    context = aiohttp_rpc.RequestContext(caller='me')
+    single = await dispatcher.dispatch(json.dumps(_call('quick', 1)), context, on_wait=log)
+    batch = await dispatcher.dispatch(json.dumps([_call('quick', 2), _call('nope', 3)]), context, on_wait=log)
+    assert json.loads(single or b'') == {'jsonrpc': '2.0', 'id': 1, 'result': 'quick'}
+    assert json.loads(batch or b'') == [
+        {'jsonrpc': '2.0', 'id': 2, 'result': 'quick'},
+        {'jsonrpc': '2.0', 'id': 3, 'error': {'code': -32601, 'message': 'Method not found'}},
+    ]
+    assert log.events == []
+
+
+@pytest.mark.parametrize(
+    'message',
+    [_call('slow', 1), [_call('quick', 1), _call('slow', 2), _call('slow', 3), _call('quick', 4)]],
+    ids=['call', 'batch'],
+)
+async def test_on_wait_covers_exactly_the_time_an_answer_waits(message: Any) -> None:
+    """Called once, in the task awaiting the answer, when a call (or the first batch member) waits; what it
+    returned is called once the whole answer is ready, before the reply comes back."""
+    dispatcher, entered, release = _waiting_dispatcher()
+    log = WaitLog()
+    answer = asyncio.ensure_future(
+        dispatcher.dispatch(json.dumps(message), aiohttp_rpc.RequestContext(caller='me'), on_wait=log)
+    )
+    await entered.wait()
+    assert log.events == [('waits', 'me')]
+    assert log.tasks == [answer]
+    release.set()
+    reply = json.loads(await answer or b'')
+    assert log.events == [('waits', 'me'), ('done', 'me')]
+    if isinstance(message, dict):
+        assert reply == {'jsonrpc': '2.0', 'id': 1, 'result': 'slow'}
+    else:
+        assert reply == [
+            {'jsonrpc': '2.0', 'id': 1, 'result': 'quick'},
+            {'jsonrpc': '2.0', 'id': 2, 'result': 'slow'},
+            {'jsonrpc': '2.0', 'id': 3, 'result': 'slow'},
+            {'jsonrpc': '2.0', 'id': 4, 'result': 'quick'},
+        ]
+
+
+async def test_what_on_wait_returned_is_called_however_the_answer_ends() -> None:
+    dispatcher, entered, release = _waiting_dispatcher()
+    log = WaitLog()
+    fails = dispatcher.dispatch(json.dumps(_call('fails_late', 1)), aiohttp_rpc.RequestContext(caller='a'), on_wait=log)
+    cancelled = asyncio.ensure_future(
+        dispatcher.dispatch(json.dumps(_call('slow', 2)), aiohttp_rpc.RequestContext(caller='b'), on_wait=log)
+    )
+    await entered.wait()
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    release.set()
+    assert json.loads(await fails or b'') == {
+        'jsonrpc': '2.0',
+        'id': 1,
+        'error': {'code': -32602, 'message': 'Invalid params'},
+    }
+    assert log.events == [('waits', 'b'), ('done', 'b'), ('waits', 'a'), ('done', 'a')]

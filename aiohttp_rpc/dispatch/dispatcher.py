@@ -27,7 +27,7 @@ from .context import ContextFactory, ContextProvider
 from .encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ReplyEncoder
 from .guards import guard_middleware
 from .middleware import transparent
-from .pipeline import Pipeline
+from .pipeline import OnWait, Pipeline
 from .routes import Routes
 
 __all__ = (
@@ -246,13 +246,14 @@ class Dispatcher:
     # -- dispatch -------------------------------------------------------------------------------------------
 
     def dispatch(
-        self, data: bytes | str, context: Mapping[str, object] | None = None
+        self, data: bytes | str, context: Mapping[str, object] | None = None, *, on_wait: OnWait | None = None
     ) -> Coroutine[Any, Any, bytes | None]:
         """Answer one raw message: await it for the reply's bytes, or ``None`` when no reply is due.
 
         ``context`` becomes the message's :class:`~aiohttp_rpc.RequestContext`, shared by its requests
         (``request.context``): a ``RequestContext`` is used as it is (so you see what middlewares add to it), any
-        other mapping is copied into a new one; by default it starts empty.
+        other mapping is copied into a new one; by default it starts empty. ``on_wait`` is called with it if the
+        answer waits (see :data:`~aiohttp_rpc.dispatch.pipeline.OnWait`).
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
@@ -261,7 +262,7 @@ class Dispatcher:
             self.freeze()
         if type(context) is not RequestContext:  # what the transports pass: no call to convert it
             context = _as_context(context)
-        return self._pipeline.dispatch(data, context)  # the pipeline's coroutine: one frame less
+        return self._pipeline.dispatch(data, context, on_wait)  # the pipeline's coroutine: one frame less
 
     def dispatch_message(
         self, message: object, context: Mapping[str, object] | None = None

@@ -122,17 +122,19 @@ async def run_all(
     results: list[R],
     *,
     limit: int | None = None,
+    on_wait: Callable[[A], Callable[[], object]] | None = None,
 ) -> None:
     """Run every item concurrently, storing each result at its index in ``results``.
 
     ``start(item, arg)`` returns the item's result when it has it at once, or else a :class:`Later` whose
     coroutine computes it. At most about ``limit`` members wait at the same time; past that, a member that
-    waits is finished before the next one starts.
+    waits is finished before the next one starts. ``on_wait(arg)`` is called when the first member waits, and
+    what it returned once every member is done.
 
     Raises:
         BaseException: whatever a member raised; the members still running are cancelled and awaited first.
     """
-    await _run_from(start, items, arg, results, 0, _Budget(limit))
+    await _run_from(start, items, arg, results, 0, _Budget(limit), on_wait)
 
 
 async def _run_from(
@@ -142,38 +144,46 @@ async def _run_from(
     results: list[R],
     index: int,
     budget: _Budget,
+    on_wait: Callable[[A], Callable[[], object]] | None = None,
 ) -> None:
-    while index < len(items):
-        started = start(items[index], arg)
-        if not isinstance(started, Later):
-            results[index] = started
-            index += 1
-            continue
-        if index + 1 == len(items) or not budget.take():
-            # The last member, or enough are waiting already: finish this one before starting more.
-            results[index] = await started.coro
-            index += 1
-            continue
-        # This member waits: the rest go on in a new task while this one finishes here, in our task.
-        rest = asyncio.ensure_future(_run_from(start, items, arg, results, index + 1, budget))
-        here = asyncio.current_task()
-        assert here is not None
-        rest.add_done_callback(functools.partial(_stop_on_failure, here=here))
-        try:
-            results[index] = await started.coro
-        except BaseException:
-            failure = rest.exception() if rest.done() and not rest.cancelled() else None
-            if failure is not None:
-                # A later member failed and cancelled us to stop this one: report its failure, not ours.
-                _uncancel(here)
-                raise failure from None
-            rest.cancel()
-            await asyncio.wait([rest])
-            raise
-        finally:
-            budget.give_back()
-        await rest
-        return
+    stop_watching: Callable[[], object] | None = None
+    try:
+        while index < len(items):
+            started = start(items[index], arg)
+            if not isinstance(started, Later):
+                results[index] = started
+                index += 1
+                continue
+            if on_wait is not None and stop_watching is None:  # the first member that waits
+                stop_watching = on_wait(arg)
+            if index + 1 == len(items) or not budget.take():
+                # The last member, or enough are waiting already: finish this one before starting more.
+                results[index] = await started.coro
+                index += 1
+                continue
+            # This member waits: the rest go on in a new task while this one finishes here, in our task.
+            rest = asyncio.ensure_future(_run_from(start, items, arg, results, index + 1, budget))
+            here = asyncio.current_task()
+            assert here is not None
+            rest.add_done_callback(functools.partial(_stop_on_failure, here=here))
+            try:
+                results[index] = await started.coro
+            except BaseException:
+                failure = rest.exception() if rest.done() and not rest.cancelled() else None
+                if failure is not None:
+                    # A later member failed and cancelled us to stop this one: report its failure, not ours.
+                    _uncancel(here)
+                    raise failure from None
+                rest.cancel()
+                await asyncio.wait([rest])
+                raise
+            finally:
+                budget.give_back()
+            await rest
+            return
+    finally:
+        if stop_watching is not None:
+            stop_watching()
 
 
 class DeadlineExceeded(TimeoutError):

@@ -15,6 +15,10 @@ Behind :meth:`Dispatcher.dispatch <aiohttp_rpc.dispatch.Dispatcher.dispatch>`. T
 
 The request object (or, on the lazy path, the message itself) is the call's record all the way: its id,
 method name and whether it is a notification are read from it.
+
+A transport that wants to know when an answer waits (the HTTP server cancels a call whose client has left, which
+only a call that waits can be) passes an :data:`OnWait` hook: it is called when the answer starts to wait, and
+what it returns when the answer stops. A call that completes at once never calls it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, RequestRejected, own_error
 from ..protocol.context import RequestContext
@@ -38,12 +42,19 @@ from .middleware import build_chain, transparent
 from .plain import Outcome, start_plain
 from .routes import Routes
 
-__all__ = ('Pipeline', 'Reply')
+__all__ = ('OnWait', 'Pipeline', 'Reply')
 
 logger = logging.getLogger('aiohttp_rpc.dispatch')
 
 Reply: TypeAlias = dict[str, Any]
 """One JSON-ready reply object."""
+
+OnWait: TypeAlias = Callable[[RequestContext], Callable[[], object]]
+"""A transport's hook, called with the message's context, in the task awaiting the answer, when the answer starts
+to wait (a call, or a batch member, did not complete in its first step); it returns what to call once the answer
+has stopped waiting."""
+
+T = TypeVar('T')
 
 _NOT_AN_OBJECT = {'details': 'Data must be a dict.'}
 _NOT_A_MESSAGE = {'details': 'Data must be a dict or a list.'}
@@ -113,7 +124,9 @@ class Pipeline:
             else self._start_full
         )
 
-    def dispatch(self, data: bytes | str, context: RequestContext) -> Coroutine[Any, Any, bytes | None]:
+    def dispatch(
+        self, data: bytes | str, context: RequestContext, on_wait: OnWait | None = None
+    ) -> Coroutine[Any, Any, bytes | None]:
         """Decode one raw message now, and return the coroutine of its answer: the reply's bytes, or ``None``
         when no reply is due. (Not a coroutine itself: awaiting :meth:`answer` straight saves a frame per message.)
 
@@ -124,9 +137,9 @@ class Pipeline:
             message = self._loads(data)
         except ValueError:
             return _returning(self._parse_error_reply)
-        return self.answer(message, context)
+        return self.answer(message, context, on_wait)
 
-    async def answer(self, message: object, context: RequestContext) -> bytes | None:
+    async def answer(self, message: object, context: RequestContext, on_wait: OnWait | None = None) -> bytes | None:
         """The reply's bytes to one decoded message, or ``None`` when no reply is due.
 
         Raises:
@@ -135,20 +148,22 @@ class Pipeline:
         if type(message) is dict or isinstance(message, dict):
             output = self._start(message, context)
             if isinstance(output, Later):
-                output = await output.coro
+                output = await (output.coro if on_wait is None else _waiting(output.coro, on_wait(context)))
             return None if output is None else self._encoder.encode_reply(output)
         if isinstance(message, list):
-            outputs = await self._batch(message, context)
+            outputs = await self._batch(message, context, on_wait)
             return None if outputs is None else self._encoder.encode(outputs)
         return self._encoder.encode_reply(error_reply(None, InvalidRequest(data=_NOT_A_MESSAGE)))
 
-    async def _batch(self, items: list[object], context: RequestContext) -> list[Reply] | Reply | None:
+    async def _batch(
+        self, items: list[object], context: RequestContext, on_wait: OnWait | None
+    ) -> list[Reply] | Reply | None:
         if not items:
             return error_reply(None, InvalidRequest())
         if self._max_batch is not None and len(items) > self._max_batch:
             return error_reply(None, InvalidRequest(data=_BATCH_TOO_LARGE))
         outputs: list[Reply | None] = [None] * len(items)
-        await run_all(self._start, items, context, outputs, limit=self._batch_concurrency)
+        await run_all(self._start, items, context, outputs, limit=self._batch_concurrency, on_wait=on_wait)
         return [output for output in outputs if output is not None] or None
 
     def _otherwise(self, item: object, context: RequestContext, outcome: Outcome) -> Reply | Later[Reply | None] | None:
@@ -276,6 +291,14 @@ class Pipeline:
 
 async def _returning(value: bytes) -> bytes:
     return value
+
+
+async def _waiting(coro: Coroutine[Any, Any, T], stop_watching: Callable[[], object]) -> T:
+    """Await ``coro``, then call ``stop_watching`` (what an :data:`OnWait` hook returned), however it ends."""
+    try:
+        return await coro
+    finally:
+        stop_watching()
 
 
 def _release(request: JSONRPCRequest) -> None:

@@ -74,22 +74,25 @@ class RequestContext(dict[str, Any]):
 
     __slots__ = ()
 
+    # The fields read the dict itself (dict.get), not through the get() below, which would add a frame to every
+    # read: the HTTP server reads http_request on every call that waits.
+
     @property
     def http_request(self) -> web.Request | None:
         """The aiohttp request that carried the message, or opened its WebSocket (``None`` in process)."""
-        http_request: web.Request | None = self.get(HTTP_REQUEST)
+        http_request: web.Request | None = dict.get(self, HTTP_REQUEST)
         return http_request
 
     @property
     def ws(self) -> web.WebSocketResponse | ClientWebSocketResponse[bool] | None:
         """The aiohttp WebSocket the message came over (``None`` over HTTP)."""
-        ws: web.WebSocketResponse | ClientWebSocketResponse[bool] | None = self.get(WS)
+        ws: web.WebSocketResponse | ClientWebSocketResponse[bool] | None = dict.get(self, WS)
         return ws
 
     @property
     def peer(self) -> BaseJSONRPCClient | None:
         """The other end of the WebSocket, as a client (``None`` over HTTP)."""
-        peer: BaseJSONRPCClient | None = self.get(PEER)
+        peer: BaseJSONRPCClient | None = dict.get(self, PEER)
         return peer
 
     @overload

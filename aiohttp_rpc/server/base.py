@@ -20,6 +20,7 @@ from ..dispatch.dispatcher import (
     Dispatcher,
 )
 from ..dispatch.encoder import DEFAULT_MAX_BATCH_RESPONSE_SIZE, DEFAULT_MAX_RESPONSE_SIZE
+from ..dispatch.pipeline import OnWait
 from ..methods.method import BaseJSONRPCMethod, Guard
 from ..methods.registry import ApiInfo, MethodDescription
 from ..schema.discovery import add_discovery
@@ -206,7 +207,7 @@ class BaseJSONRPCServer(abc.ABC):
         return None if method is None else importlib.import_module('aiohttp_rpc.legacy.protocol').describe(method)
 
     def dispatch(
-        self, data: bytes | str, context: Mapping[str, object] | None = None
+        self, data: bytes | str, context: Mapping[str, object] | None = None, *, on_wait: OnWait | None = None
     ) -> Coroutine[Any, Any, bytes | None]:
         """Answer one raw message in process; see :meth:`Dispatcher.dispatch
         <aiohttp_rpc.dispatch.Dispatcher.dispatch>`.
@@ -214,7 +215,7 @@ class BaseJSONRPCServer(abc.ABC):
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
         """
-        return self.dispatcher.dispatch(data, context)
+        return self.dispatcher.dispatch(data, context, on_wait=on_wait)
 
     def dispatch_message(
         self, message: object, context: Mapping[str, object] | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, MutableMapping
 from concurrent.futures import Executor
@@ -189,15 +188,12 @@ class JSONRPCServer(BaseJSONRPCServer):
         if message is None:
             return web.Response(body=self.dispatcher.parse_error_reply, headers=_JSON_REPLY_HEADERS)
 
-        task = asyncio.current_task()
-        assert task is not None
-        self._departures.watch(task, http_request)  # cancelled if its client leaves while the call waits
-        try:
-            output = await self.dispatcher.dispatch(message, RequestContext(http_request=http_request))
+        try:  # a call that waits is cancelled if its client leaves meanwhile
+            output = await self.dispatcher.dispatch(
+                message, RequestContext(http_request=http_request), on_wait=self._departures.while_waiting
+            )
         except RequestRejected as exc:
             return web.Response(status=exc.status, text=exc.reason)
-        finally:
-            self._departures.forget(task)
         if output is None:
             return web.Response(status=_NO_CONTENT)
         response = web.Response(body=output, headers=_JSON_REPLY_HEADERS)

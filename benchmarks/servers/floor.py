@@ -34,6 +34,7 @@ from servers import bare, ours
 import aiohttp_rpc
 from aiohttp_rpc.dispatch.dispatcher import Dispatcher
 from aiohttp_rpc.dispatch.encoder import ReplyEncoder
+from aiohttp_rpc.dispatch.pipeline import OnWait
 from aiohttp_rpc.serialization import JSONCodec, json_deserialize
 
 __all__ = ('ROUTES', 'app', 'minimal_dispatch', 'minimal_strict_dispatch')
@@ -80,7 +81,7 @@ class _MinimalBehindOurDoor(Dispatcher):
     """A dispatcher whose door leads to :func:`minimal_strict_dispatch`, for the ``ours-handler`` variant."""
 
     def dispatch(
-        self, data: bytes | str, context: Mapping[str, object] | None = None
+        self, data: bytes | str, context: Mapping[str, object] | None = None, *, on_wait: OnWait | None = None
     ) -> Coroutine[Any, Any, bytes | None]:
         return minimal_strict_dispatch(data if isinstance(data, bytes) else data.encode())
 
