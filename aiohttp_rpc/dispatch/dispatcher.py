@@ -1,9 +1,8 @@
 """The dispatcher: bytes in -> parse -> validate -> middleware chain -> method -> serialize -> bytes out.
 
-It is the one engine behind every transport (HTTP, WebSocket, in-process) and both directions of a
-WebSocket. It knows nothing of aiohttp: a transport hands it a message and a context mapping, awaits
-:meth:`Dispatcher.dispatch`, and gets back the bytes to send, or ``None`` when nothing is to be sent
-(notifications). How a call runs is :mod:`~aiohttp_rpc.dispatch.pipeline`'s business.
+The one engine behind every transport (HTTP, WebSocket, in-process) and both directions of a WebSocket. It knows
+nothing of aiohttp: a transport awaits :meth:`Dispatcher.dispatch` with a message and a context mapping, and gets
+the bytes to send, or ``None`` (notifications). How a call runs is :mod:`~aiohttp_rpc.dispatch.pipeline`'s business.
 """
 
 from __future__ import annotations
@@ -142,13 +141,11 @@ class Dispatcher:
         )
         self.parse_error_reply = self.codec.dumps(error_reply(None, ParseError(data={'details': 'Invalid JSON'})))
         """The serialized reply to a message that is not valid JSON (-32700, id null)."""
-        loads = json_deserialize if json_deserialize is default_json_deserialize else self.codec.loads
+        self._loads = json_deserialize if json_deserialize is default_json_deserialize else self.codec.loads
         self._pipeline = Pipeline(
             server_middlewares,
             self._routes,
             encoder,
-            loads=loads,
-            parse_error_reply=self.parse_error_reply,
             call_timeout=call_timeout,
             max_batch=max_batch,
             batch_concurrency=batch_concurrency,
@@ -248,12 +245,10 @@ class Dispatcher:
     def dispatch(
         self, data: bytes | str, context: Mapping[str, object] | None = None, *, on_wait: OnWait | None = None
     ) -> Coroutine[Any, Any, bytes | None]:
-        """Answer one raw message: await it for the reply's bytes, or ``None`` when no reply is due.
-
-        ``context`` becomes the message's :class:`~aiohttp_rpc.RequestContext`, shared by its requests
-        (``request.context``): a ``RequestContext`` is used as it is (so you see what middlewares add to it), any
-        other mapping is copied into a new one; by default it starts empty. ``on_wait`` is called with it if the
-        answer waits (see :data:`~aiohttp_rpc.dispatch.pipeline.OnWait`).
+        """Answer one raw message: await it for the reply's bytes, or ``None`` when no reply is due. ``context``
+        becomes the message's :class:`~aiohttp_rpc.RequestContext` (``request.context``, shared by a batch): one is
+        used as it is, any other mapping copied into a new one; it starts empty by default. ``on_wait`` is called
+        with it if the answer waits (:data:`~aiohttp_rpc.dispatch.pipeline.OnWait`).
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
@@ -262,13 +257,16 @@ class Dispatcher:
             self.freeze()
         if type(context) is not RequestContext:  # what the transports pass: no call to convert it
             context = _as_context(context)
-        return self._pipeline.dispatch(data, context, on_wait)  # the pipeline's coroutine: one frame less
+        try:
+            message = self._loads(data)
+        except ValueError:
+            return _returning(self.parse_error_reply)
+        return self._pipeline.answer(message, context, on_wait)  # not awaited here: one frame less per message
 
     def dispatch_message(
         self, message: object, context: Mapping[str, object] | None = None
     ) -> Coroutine[Any, Any, bytes | None]:
-        """:meth:`dispatch` for a message already decoded (a WebSocket reader decodes frames to tell replies
-        to its own calls from requests).
+        """:meth:`dispatch` for a decoded message (a WebSocket reader decodes to tell replies from requests).
 
         Raises:
             RequestRejected: a middleware refused the message at the transport level.
@@ -289,6 +287,10 @@ class Dispatcher:
             return True
         route = self._routes.get(method_name)
         return route is None or route.never_waits
+
+
+async def _returning(value: bytes) -> bytes:
+    return value
 
 
 def _as_context(context: Mapping[str, object] | None) -> RequestContext:

@@ -35,7 +35,7 @@ from ..errors import CallTimeout, InternalError, InvalidRequest, JSONRPCError, R
 from ..protocol.context import RequestContext
 from ..protocol.request import JSONRPCRequest, is_valid_id
 from ..protocol.response import JSONRPCResponse, error_reply, result_reply
-from ..typedefs import JSONDecoderType, MiddlewareType
+from ..typedefs import MiddlewareType
 from .eager import DeadlineExceeded, Later, finish_within, run_all, send_none
 from .encoder import ReplyEncoder
 from .middleware import build_chain, transparent
@@ -73,8 +73,6 @@ class Pipeline:
         max_batch: requests one batch may hold; ``None``: no limit.
         batch_concurrency: batch members waiting at the same time; ``None``: no limit.
         max_method_length: characters a method name may have; ``None``: no limit.
-        loads: decodes a raw message.
-        parse_error_reply: the reply to one that does not decode.
     """
 
     __slots__ = (
@@ -83,11 +81,9 @@ class Pipeline:
         '_chain',
         '_encoder',
         '_lazy',
-        '_loads',
         '_max_batch',
         '_max_name_length',
         '_middlewares',
-        '_parse_error_reply',
         '_routes',
         '_start',
     )
@@ -102,11 +98,7 @@ class Pipeline:
         max_batch: int | None,
         batch_concurrency: int | None,
         max_method_length: int | None,
-        loads: JSONDecoderType,
-        parse_error_reply: bytes,
     ) -> None:
-        self._loads = loads
-        self._parse_error_reply = parse_error_reply
         self._middlewares = middlewares
         self._routes = routes
         self._chain = build_chain(middlewares, routes.handle)
@@ -123,21 +115,6 @@ class Pipeline:
             if self._lazy
             else self._start_full
         )
-
-    def dispatch(
-        self, data: bytes | str, context: RequestContext, on_wait: OnWait | None = None
-    ) -> Coroutine[Any, Any, bytes | None]:
-        """Decode one raw message now, and return the coroutine of its answer: the reply's bytes, or ``None``
-        when no reply is due. (Not a coroutine itself: awaiting :meth:`answer` straight saves a frame per message.)
-
-        Raises:
-            RequestRejected: a middleware refused the message at the transport level (when awaited).
-        """
-        try:
-            message = self._loads(data)
-        except ValueError:
-            return _returning(self._parse_error_reply)
-        return self.answer(message, context, on_wait)
 
     async def answer(self, message: object, context: RequestContext, on_wait: OnWait | None = None) -> bytes | None:
         """The reply's bytes to one decoded message, or ``None`` when no reply is due.
@@ -287,10 +264,6 @@ class Pipeline:
             logger.error('Unhandled exception in method=%r id=%r', request.method, request.id, exc_info=exc)
             return error_reply(request.id, InternalError())
         raise exc
-
-
-async def _returning(value: bytes) -> bytes:
-    return value
 
 
 async def _waiting(coro: Coroutine[Any, Any, T], stop_watching: Callable[[], object]) -> T:
