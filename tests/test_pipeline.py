@@ -337,3 +337,18 @@ async def test_what_on_wait_returned_is_called_however_the_answer_ends() -> None
         'error': {'code': -32602, 'message': 'Invalid params'},
     }
     assert log.events == [('waits', 'b'), ('done', 'b'), ('waits', 'a'), ('done', 'a')]
+
+
+@pytest.mark.parametrize('message', [_call('slow', 1), [_call('quick', 1), _call('slow', 2)]], ids=['call', 'batch'])
+async def test_a_hook_that_raises_fails_the_answer_and_leaves_nothing_unawaited(
+    message: Any, recwarn: pytest.WarningsRecorder
+) -> None:
+    dispatcher, _, _ = _waiting_dispatcher()
+
+    def broken(context: aiohttp_rpc.RequestContext) -> Any:
+        raise RuntimeError('the hook broke')
+
+    with pytest.raises(RuntimeError, match='the hook broke'):
+        await dispatcher.dispatch(json.dumps(message), aiohttp_rpc.RequestContext(caller='me'), on_wait=broken)
+    gc.collect()
+    assert [str(warning.message) for warning in recwarn.list] == []

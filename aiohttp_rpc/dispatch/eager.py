@@ -32,6 +32,7 @@ __all__ = (
     'run_all',
     'send_none',
     'send_none_py',
+    'start_watching',
 )
 
 T = TypeVar('T')
@@ -155,7 +156,7 @@ async def _run_from(
                 index += 1
                 continue
             if on_wait is not None and stop_watching is None:  # the first member that waits
-                stop_watching = on_wait(arg)
+                stop_watching = start_watching(on_wait, arg, started.coro)
             if index + 1 == len(items) or not budget.take():
                 # The last member, or enough are waiting already: finish this one before starting more.
                 results[index] = await started.coro
@@ -184,6 +185,19 @@ async def _run_from(
     finally:
         if stop_watching is not None:
             stop_watching()
+
+
+def start_watching(
+    on_wait: Callable[[A], Callable[[], object]], arg: A, waiting: Coroutine[Any, Any, Any]
+) -> Callable[[], object]:
+    """``on_wait(arg)``, a transport's hook, called as ``waiting`` (not yet awaited) is about to be: what it returns
+    is to be called once the waiting is over. If the hook raises, ``waiting`` is closed before its exception goes
+    on, rather than left never awaited."""
+    try:
+        return on_wait(arg)
+    except BaseException:
+        waiting.close()
+        raise
 
 
 class DeadlineExceeded(TimeoutError):

@@ -36,7 +36,7 @@ from ..protocol.context import RequestContext
 from ..protocol.request import JSONRPCRequest, is_valid_id
 from ..protocol.response import JSONRPCResponse, error_reply, result_reply
 from ..typedefs import MiddlewareType
-from .eager import DeadlineExceeded, Later, finish_within, run_all, send_none
+from .eager import DeadlineExceeded, Later, finish_within, run_all, send_none, start_watching
 from .encoder import ReplyEncoder
 from .middleware import build_chain, transparent
 from .plain import Outcome, start_plain
@@ -125,7 +125,7 @@ class Pipeline:
         if type(message) is dict or isinstance(message, dict):
             output = self._start(message, context)
             if isinstance(output, Later):
-                output = await (output.coro if on_wait is None else _waiting(output.coro, on_wait(context)))
+                output = await (output.coro if on_wait is None else _waiting(output.coro, on_wait, context))
             return None if output is None else self._encoder.encode_reply(output)
         if isinstance(message, list):
             outputs = await self._batch(message, context, on_wait)
@@ -266,8 +266,10 @@ class Pipeline:
         raise exc
 
 
-async def _waiting(coro: Coroutine[Any, Any, T], stop_watching: Callable[[], object]) -> T:
-    """Await ``coro``, then call ``stop_watching`` (what an :data:`OnWait` hook returned), however it ends."""
+async def _waiting(coro: Coroutine[Any, Any, T], on_wait: OnWait, context: RequestContext) -> T:
+    """Await ``coro`` between the call of ``on_wait`` and the call of what it returned, however it ends. A hook that
+    raises fails the answer with its exception (``coro`` is closed, not left unawaited)."""
+    stop_watching = start_watching(on_wait, context, coro)
     try:
         return await coro
     finally:
